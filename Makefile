@@ -1,0 +1,61 @@
+# cpn-p4 — see README.md. `make demo` and `make test` set up what they need themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.cpn-p4-setup
+# Debian packages used by the emulated networks and the sample-pcap checks (installed when root).
+APT_PACKAGES ?= iproute2 tshark
+P4SRC := $(wildcard p4src/*.p4)
+BUILD := build
+JSONS := $(patsubst p4src/%.p4,$(BUILD)/%.json,$(P4SRC))
+# Real p4c is used when it is on PATH; otherwise the embedded compiler.
+P4C := $(shell command -v p4c-bm2-ss 2>/dev/null)
+ifeq ($(P4C),)
+P4C_CMD := $(BIN)/python -m p4target.compiler
+else
+P4C_CMD := $(P4C)
+endif
+PYTEST_ARGS ?=
+
+.PHONY: setup build test demo bench lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  if [ -n "$$missing" ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  fi; \
+	fi
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	# p4runtime-shell pins protobuf<3.21 (pure-Python on 3.11); the project runs it on the
+	# current protobuf instead, whose generated p4runtime modules are rebuilt below.
+	$(BIN)/pip install -q --no-deps p4runtime-shell==0.0.6
+	$(BIN)/python -m p4target.protos --fix-installed
+	touch $(STAMP)
+
+build: $(STAMP) $(JSONS)
+
+$(BUILD)/%.json: p4src/%.p4 $(wildcard p4src/include/*.p4) | $(STAMP)
+	@mkdir -p $(BUILD)
+	$(P4C_CMD) --arch v1model --std p4-16 -I p4src/include -o $@ --p4runtime-files $(BUILD)/$*.p4info.txtpb $<
+
+test: build
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+demo: build
+	$(BIN)/python -m p4target.demo
+
+bench: build
+	@for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(BUILD) .pytest_cache

@@ -1,0 +1,1 @@
+"""Topologies: graph models, loaders for real networks, Mininet and in-process networks."""

@@ -1,0 +1,1 @@
+"""Traffic: the AISID type and Scapy layers, traffic generators, sample traces."""
