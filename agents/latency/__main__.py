@@ -1,0 +1,3 @@
+from agents.latency.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Shipped artifacts of agents.latency: device coefficients, the TSFT base model."""
