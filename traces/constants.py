@@ -100,8 +100,6 @@ class DropReason(IntEnum):
     """Neither IPv4 nor IPv6 (nothing to route on)."""
     PACKET_OUT_INVALID = 19
     """A packet from the CPU port without a valid packet_out header, or an unknown mode."""
-    CQF_UNCONFIGURED = 20
-    """Deterministic packet towards a CQF port whose cycle is not configured."""
 
 
 DROP_REASON_COUNTER_SIZE = 64

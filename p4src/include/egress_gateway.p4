@@ -1,0 +1,301 @@
+/* cpn-p4 pipeline: egress gateway, weighted least connections (behaviour 5).
+ *
+ *   service_nodes (policy_version, service_id exact)
+ *       -> set_nodes(node_0, weight_0, ..., node_7, weight_7)
+ *          up to MAX_EGW_NODES (node id, weight) candidates; weight 0 = unused slot
+ *                                     [scheduler: RLMS-CPN / MAPPO node weights]
+ *   nodes         (node_id exact) -> set_node_address(address)        [site config]
+ *   node_replies  (src_addr lpm)  -> reply_from_node()  the site's service-node prefixes
+ *
+ * A request (after End.DT6, or delivered locally) belongs to a flow (the request's 5-tuple).
+ * A new flow goes to the candidate with the fewest active connections per unit weight,
+ * connections[n] / weight, ties to the lowest candidate index; the flow's later packets keep
+ * that node. connections[n] rises on a new flow and falls on the flow's first TCP FIN or RST
+ * (the flow then stays on its node until a SYN - or any packet of a non-TCP flow - reopens it).
+ * The request's destination (the AISID) is rewritten to the node's address; replies from the
+ * node (source in node_replies) get the AISID back as their source. L4 checksums are updated.
+ *
+ * Registers (flow index = flow_hash mod EGW_FLOW_SLOTS, see traces.flowhash):
+ *   connections[node_id]   active connections of a node
+ *   flow_sig / flow_node / flow_state / flow_last_seen [slot]: the flow table; flow_state is
+ *       EGW_FLOW_EMPTY (0), EGW_FLOW_ACTIVE (1) or EGW_FLOW_CLOSED (2)
+ *   flow_idle_timeout_us[0] an ACTIVE flow idle this long may be replaced by a new flow that
+ *       hashes to its slot, or is rescheduled itself (0 = never; the controller ages flows by
+ *       writing flow_state = 0 and decrementing connections)
+ *   reply_aisid / reply_sig [reply slot]: the AISID to restore on replies
+ *   stats: EGW_STAT_* event counts
+ */
+#ifndef CPN_EGRESS_GATEWAY_P4
+#define CPN_EGRESS_GATEWAY_P4
+
+#define WLC_CANDIDATE(N, W)                                                           \
+    if (W != 0) {                                                                     \
+        connections.read(conn, (bit<32>)N);                                           \
+        if (found == 0 || (bit<48>)conn * (bit<48>)best_weight                        \
+                          < (bit<48>)best_conn * (bit<48>)W) {                        \
+            best_node = N;                                                            \
+            best_conn = conn;                                                         \
+            best_weight = W;                                                          \
+            found = 1;                                                                \
+        }                                                                             \
+    }
+
+control EgressGateway(inout headers_t hdr,
+                      inout local_metadata_t meta,
+                      inout standard_metadata_t standard_metadata) {
+    register<bit<32>, bit<32>>(EGW_NODE_IDS) connections;
+    register<bit<16>, bit<32>>(EGW_FLOW_SLOTS) flow_sig;
+    register<bit<8>, bit<32>>(EGW_FLOW_SLOTS) flow_node;
+    register<bit<8>, bit<32>>(EGW_FLOW_SLOTS) flow_state;
+    register<bit<48>, bit<32>>(EGW_FLOW_SLOTS) flow_last_seen;
+    register<bit<32>, bit<32>>(1) flow_idle_timeout_us;
+    register<bit<128>, bit<32>>(EGW_FLOW_SLOTS) reply_aisid;
+    register<bit<16>, bit<32>>(EGW_FLOW_SLOTS) reply_sig;
+    counter<bit<32>>(EGW_STATS_SIZE, CounterType.packets) stats;
+
+    bit<8> n0; bit<16> w0; bit<8> n1; bit<16> w1; bit<8> n2; bit<16> w2; bit<8> n3; bit<16> w3;
+    bit<8> n4; bit<16> w4; bit<8> n5; bit<16> w5; bit<8> n6; bit<16> w6; bit<8> n7; bit<16> w7;
+    bit<1> have_nodes = 0;
+    bit<1> have_address = 0;
+    bit<1> is_reply = 0;
+    ipv6_addr_t node_address;
+
+    bit<32> slot;
+    bit<16> stored_sig;
+    bit<8> stored_node;
+    bit<8> state;
+    bit<48> last;
+    bit<32> idle_timeout;
+    bit<1> expired;
+    bit<1> assign_new;
+    bit<1> evict;
+    bit<1> own_flow;
+    bit<1> syn;
+    bit<1> fin_or_rst;
+
+    bit<32> conn;
+    bit<32> best_conn;
+    bit<16> best_weight;
+    bit<8> best_node;
+    bit<1> found;
+
+    bit<32> rslot;
+    bit<16> rsig;
+    bit<16> rsig_stored;
+    ipv6_addr_t aisid;
+
+    action set_nodes(bit<8> node_0, bit<16> weight_0, bit<8> node_1, bit<16> weight_1,
+                     bit<8> node_2, bit<16> weight_2, bit<8> node_3, bit<16> weight_3,
+                     bit<8> node_4, bit<16> weight_4, bit<8> node_5, bit<16> weight_5,
+                     bit<8> node_6, bit<16> weight_6, bit<8> node_7, bit<16> weight_7) {
+        n0 = node_0; w0 = weight_0; n1 = node_1; w1 = weight_1;
+        n2 = node_2; w2 = weight_2; n3 = node_3; w3 = weight_3;
+        n4 = node_4; w4 = weight_4; n5 = node_5; w5 = weight_5;
+        n6 = node_6; w6 = weight_6; n7 = node_7; w7 = weight_7;
+        have_nodes = 1;
+    }
+
+    table service_nodes {
+        key = {
+            meta.policy_version : exact @name("policy_version");
+            meta.service_id     : exact @name("service_id");
+        }
+        actions = {
+            set_nodes;
+            @defaultonly NoAction;
+        }
+        default_action = NoAction();
+        size = 4096;
+    }
+
+    action set_node_address(ipv6_addr_t address) {
+        node_address = address;
+        have_address = 1;
+    }
+
+    table nodes {
+        key = {
+            best_node : exact @name("node_id");
+        }
+        actions = {
+            set_node_address;
+            @defaultonly NoAction;
+        }
+        default_action = NoAction();
+        size = EGW_NODE_IDS;
+    }
+
+    action reply_from_node() {
+        is_reply = 1;
+    }
+
+    table node_replies {
+        key = {
+            hdr.ipv6.src_addr : lpm @name("src_addr");
+        }
+        actions = {
+            reply_from_node;
+            @defaultonly NoAction;
+        }
+        default_action = NoAction();
+        size = 256;
+    }
+
+    apply {
+        if (meta.egw_request == 1) {
+            if (hdr.probe.isValid()) {
+                /* A probe has reached its egress gateway: hand it to the controller. */
+                meta.punt_reason = PUNT_PROBE;
+            } else {
+                service_nodes.apply();
+                if (have_nodes == 0) {
+                    if (meta.decapped == 0 && meta.site_found == 0) {
+                        meta.punt_reason = PUNT_NO_SERVICE_SITE;
+                    } else {
+                        meta.drop_reason = DROP_EGW_NO_NODE;
+                    }
+                }
+            }
+        } else if (hdr.ipv6.isValid() && !hdr.srh.isValid() && !hdr.inner_ipv6.isValid()
+                   && meta.srv6_end == 0 && meta.is_aisid == 0) {
+            node_replies.apply();
+        }
+
+        if (have_nodes == 1) {
+            slot = ((bit<32>)meta.flow_hash) & (EGW_FLOW_SLOTS - 1);
+            flow_sig.read(stored_sig, slot);
+            flow_node.read(stored_node, slot);
+            flow_state.read(state, slot);
+            flow_last_seen.read(last, slot);
+            flow_idle_timeout_us.read(idle_timeout, 0);
+            expired = 0;
+            if (idle_timeout != 0 && meta.ingress_ts - last > (bit<48>)idle_timeout) {
+                expired = 1;
+            }
+            syn = 0;
+            fin_or_rst = 0;
+            if (hdr.tcp.isValid()) {
+                if ((hdr.tcp.flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN) {
+                    syn = 1;
+                }
+                if ((hdr.tcp.flags & (TCP_FLAG_FIN | TCP_FLAG_RST)) != 0) {
+                    fin_or_rst = 1;
+                }
+            }
+            assign_new = 0;
+            evict = 0;
+            own_flow = 0;
+            if (state == EGW_FLOW_EMPTY) {
+                assign_new = 1;
+            } else if (stored_sig != meta.flow_sig) {
+                if (expired == 1) {
+                    /* The slot's flow went idle: replace it. */
+                    assign_new = 1;
+                    evict = 1;
+                } else {
+                    /* Two live flows share the slot: follow the occupant's node. */
+                    stats.count(EGW_STAT_COLLISION);
+                }
+            } else if (state == EGW_FLOW_CLOSED) {
+                if (syn == 1 || !hdr.tcp.isValid()) {
+                    assign_new = 1;
+                } else {
+                    own_flow = 1;   /* the closing handshake of a counted-out connection */
+                }
+            } else if (expired == 1) {
+                assign_new = 1;
+                evict = 1;
+            } else {
+                own_flow = 1;
+            }
+
+            best_node = stored_node;
+            found = 0;
+            if (assign_new == 1) {
+                WLC_CANDIDATE(n0, w0)
+                WLC_CANDIDATE(n1, w1)
+                WLC_CANDIDATE(n2, w2)
+                WLC_CANDIDATE(n3, w3)
+                WLC_CANDIDATE(n4, w4)
+                WLC_CANDIDATE(n5, w5)
+                WLC_CANDIDATE(n6, w6)
+                WLC_CANDIDATE(n7, w7)
+                if (found == 0) {
+                    meta.drop_reason = DROP_EGW_NO_NODE;
+                }
+            }
+            if (meta.drop_reason == DROP_NONE) {
+                nodes.apply();
+                if (have_address == 0) {
+                    meta.drop_reason = DROP_EGW_NO_NODE;
+                }
+            }
+            if (meta.drop_reason == DROP_NONE) {
+                if (assign_new == 1) {
+                    if (evict == 1 && state == EGW_FLOW_ACTIVE) {
+                        connections.read(conn, (bit<32>)stored_node);
+                        if (conn != 0) {
+                            connections.write((bit<32>)stored_node, conn - 1);
+                        }
+                        stats.count(EGW_STAT_AGED_FLOW);
+                    }
+                    connections.read(conn, (bit<32>)best_node);
+                    connections.write((bit<32>)best_node, conn + 1);
+                    flow_sig.write(slot, meta.flow_sig);
+                    flow_node.write(slot, best_node);
+                    state = EGW_FLOW_ACTIVE;
+                    own_flow = 1;
+                    stats.count(EGW_STAT_NEW_FLOW);
+                }
+                if (own_flow == 1) {
+                    if (fin_or_rst == 1 && state == EGW_FLOW_ACTIVE) {
+                        connections.read(conn, (bit<32>)best_node);
+                        if (conn != 0) {
+                            connections.write((bit<32>)best_node, conn - 1);
+                        }
+                        state = EGW_FLOW_CLOSED;
+                        stats.count(EGW_STAT_CLOSED_FLOW);
+                    }
+                    flow_state.write(slot, state);
+                    flow_last_seen.write(slot, meta.ingress_ts);
+                }
+                /* Remember the AISID for the replies, then rewrite to the node. */
+                hash(rslot, HashAlgorithm.crc32, 32w0,
+                     { hdr.ipv6.src_addr, node_address, meta.l4_proto,
+                       meta.l4_src_port, meta.l4_dst_port },
+                     (bit<32>)EGW_FLOW_SLOTS);
+                hash(rsig, HashAlgorithm.crc16, 16w0,
+                     { hdr.ipv6.src_addr, node_address, meta.l4_proto,
+                       meta.l4_src_port, meta.l4_dst_port },
+                     32w65536);
+                reply_aisid.write(rslot, hdr.ipv6.dst_addr);
+                reply_sig.write(rslot, rsig);
+                CSUM_REPLACE128(meta.csum_delta, hdr.ipv6.dst_addr, node_address);
+                hdr.ipv6.dst_addr = node_address;
+            }
+        }
+
+        if (is_reply == 1) {
+            /* Reply from a node: the client is the destination, the node the source. */
+            hash(rslot, HashAlgorithm.crc32, 32w0,
+                 { hdr.ipv6.dst_addr, hdr.ipv6.src_addr, meta.l4_proto,
+                   meta.l4_dst_port, meta.l4_src_port },
+                 (bit<32>)EGW_FLOW_SLOTS);
+            hash(rsig, HashAlgorithm.crc16, 16w0,
+                 { hdr.ipv6.dst_addr, hdr.ipv6.src_addr, meta.l4_proto,
+                   meta.l4_dst_port, meta.l4_src_port },
+                 32w65536);
+            reply_sig.read(rsig_stored, rslot);
+            reply_aisid.read(aisid, rslot);
+            if (aisid != 0 && rsig_stored == rsig) {
+                CSUM_REPLACE128(meta.csum_delta, hdr.ipv6.src_addr, aisid);
+                hdr.ipv6.src_addr = aisid;
+                stats.count(EGW_STAT_REPLY_REWRITTEN);
+            } else {
+                stats.count(EGW_STAT_REPLY_UNKNOWN);
+            }
+        }
+    }
+}
+
+#endif

@@ -1,0 +1,123 @@
+/* cpn-p4 pipeline: site and path choice with flowlets at the ingress gateway (behaviour 3).
+ *
+ *   service_site (policy_version, service_id exact) -> set_site(site_id) | local_site()
+ *                                    [scheduler: RLMS-CPN node choice / MAPPO orchestration]
+ *   path_split   (policy_version, site_id exact) -> set_split(split_0, split_1, split_2)
+ *                                    [scheduler: RLMS-CPN split ratios]
+ * set_split takes cumulative thresholds out of SPLIT_SCALE (10000, i.e. 0.01% granularity):
+ * a new flowlet draws p in [0, 10000) and takes path 0 if p < split_0, 1 if p < split_1,
+ * 2 if p < split_2, else 3. Ratios 50/30/20 over three paths = set_split(5000, 8000, 10000).
+ * Without a path_split entry every flowlet takes path 0.
+ *
+ * Flowlet state (registers, index = flow_hash mod FLOWLET_SLOTS):
+ *   last_seen[i]  time of the flow's last packet (µs)
+ *   path[i]       path_id + 1 of the current flowlet (0: none yet)
+ *   version[i]    policy version the flowlet's path was chosen under
+ *   timeout_us[0] idle gap that ends a flowlet (0: FLOWLET_DEFAULT_TIMEOUT_US)
+ * A packet starts a new flowlet - and draws a path - when the flow has no flowlet, when it has
+ * been idle for more than the timeout, or when the active policy version changed; otherwise it
+ * keeps the flowlet's path. p = crc32(5-tuple, arrival time) mod 10000.
+ * A probe with PROBE_FLAG_PINNED_PATH takes probe.path_id and leaves the flowlet state alone.
+ */
+#ifndef CPN_FLOWLET_P4
+#define CPN_FLOWLET_P4
+
+control FlowletSplit(inout headers_t hdr,
+                     inout local_metadata_t meta,
+                     inout standard_metadata_t standard_metadata) {
+    register<bit<48>, bit<32>>(FLOWLET_SLOTS) last_seen;
+    register<bit<8>, bit<32>>(FLOWLET_SLOTS) path;
+    register<bit<16>, bit<32>>(FLOWLET_SLOTS) version;
+    register<bit<32>, bit<32>>(1) timeout_us;
+
+    bit<32> slot;
+    bit<48> seen;
+    bit<8> current;
+    bit<16> chosen_version;
+    bit<32> timeout;
+
+    action set_site(bit<16> site_id) {
+        meta.site_id = site_id;
+        meta.site_found = 1;
+    }
+
+    action local_site() {
+        meta.site_local = 1;
+        meta.site_found = 1;
+    }
+
+    table service_site {
+        key = {
+            meta.policy_version : exact @name("policy_version");
+            meta.service_id     : exact @name("service_id");
+        }
+        actions = {
+            set_site;
+            local_site;
+            @defaultonly NoAction;
+        }
+        default_action = NoAction();
+        size = 4096;
+    }
+
+    action set_split(bit<16> split_0, bit<16> split_1, bit<16> split_2) {
+        meta.split_0 = split_0;
+        meta.split_1 = split_1;
+        meta.split_2 = split_2;
+    }
+
+    table path_split {
+        key = {
+            meta.policy_version : exact @name("policy_version");
+            meta.site_id        : exact @name("site_id");
+        }
+        actions = {
+            set_split;
+        }
+        default_action = set_split(SPLIT_SCALE, SPLIT_SCALE, SPLIT_SCALE);
+        size = 1024;
+    }
+
+    apply {
+        service_site.apply();
+        if (meta.site_found == 1 && meta.site_local == 0) {
+            path_split.apply();
+            if (hdr.probe.isValid() && (hdr.probe.flags & PROBE_FLAG_PINNED_PATH) != 0) {
+                meta.path_id = hdr.probe.path_id;
+            } else {
+                slot = ((bit<32>)meta.flow_hash) & (FLOWLET_SLOTS - 1);
+                last_seen.read(seen, slot);
+                path.read(current, slot);
+                version.read(chosen_version, slot);
+                timeout_us.read(timeout, 0);
+                if (timeout == 0) {
+                    timeout = FLOWLET_DEFAULT_TIMEOUT_US;
+                }
+                if (current == 0
+                        || meta.ingress_ts - seen > (bit<48>)timeout
+                        || chosen_version != meta.policy_version) {
+                    hash(meta.split_point, HashAlgorithm.crc32, 16w0,
+                         { hdr.ipv6.src_addr, hdr.ipv6.dst_addr, meta.l4_proto,
+                           meta.l4_src_port, meta.l4_dst_port, meta.ingress_ts },
+                         32w10000);
+                    if (meta.split_point < meta.split_0) {
+                        meta.path_id = 0;
+                    } else if (meta.split_point < meta.split_1) {
+                        meta.path_id = 1;
+                    } else if (meta.split_point < meta.split_2) {
+                        meta.path_id = 2;
+                    } else {
+                        meta.path_id = 3;
+                    }
+                    path.write(slot, meta.path_id + 1);
+                    version.write(slot, meta.policy_version);
+                } else {
+                    meta.path_id = current - 1;
+                }
+                last_seen.write(slot, meta.ingress_ts);
+            }
+        }
+    }
+}
+
+#endif
