@@ -1,0 +1,247 @@
+"""Traffic manager: per-port egress queues between ingress and egress, as in simple_switch.
+
+* Strict priority: each port has ``nb_queues`` queues (1 by default, up to 8 with
+  ``--priority-queues``); ``standard_metadata.priority`` selects the queue and a larger
+  priority is served first (simple_switch maps priority *p* to its internal queue
+  ``nb_queues - 1 - p``, queue 0 being served first).  A priority >= ``nb_queues`` drops the
+  packet, as simple_switch does.
+* Each queue holds ``depth`` packets (64 by default); a full queue drops (``queue_full``).
+* A queue may be rate-limited in packets per second (BMv2 ``set_queue_rate``); a port may
+  have a link rate in bits per second (serialisation: the next packet starts when the
+  previous one is on the wire), which BMv2 does not model but emulated networks need.
+* CQF gate mode (IEEE 802.1Qch) per port: with cycle length ``T`` µs and origin ``t0``, during
+  cycle ``c = floor((now - t0) / T)`` only queue ``c mod 2`` of queues 0 and 1 may transmit;
+  queues 2 and up are not gated.  A packet sent after the first open window of its queue
+  following its enqueue counts as a CQF overrun.
+
+Timestamps are microseconds on the switch clock: ``enq_timestamp``, ``enq_qdepth`` at enqueue,
+``deq_timedelta`` and ``deq_qdepth`` at dequeue (when egress processing starts).
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+from collections.abc import Callable
+from typing import Any
+
+from .clock import Clock
+from .errors import BadValueError
+
+DEFAULT_DEPTH = 64
+MAX_QUEUES = 8
+
+
+class EgressPort:
+    __slots__ = (
+        "number",
+        "queues",
+        "depth",
+        "rate_pps",
+        "next_ok",
+        "link_bps",
+        "busy_until",
+        "cqf",
+        "scheduled",
+        "tx_packets",
+        "tx_bytes",
+        "cqf_overruns",
+        "drops",
+    )
+
+    def __init__(self, number: int, nq: int, depth: int):
+        self.number = number
+        self.queues: list[collections.deque[Any]] = [collections.deque() for _ in range(nq)]
+        self.depth = [depth] * nq
+        self.rate_pps = [0.0] * nq
+        self.next_ok = [0.0] * nq
+        self.link_bps = 0.0
+        self.busy_until = 0.0
+        self.cqf: tuple[float, float] | None = None  # (cycle_us, t0)
+        self.scheduled = False
+        self.tx_packets = 0
+        self.tx_bytes = 0
+        self.cqf_overruns = 0
+        self.drops = 0
+
+    def resize(self, nq: int, depth: int) -> None:
+        while len(self.queues) < nq:
+            self.queues.append(collections.deque())
+            self.depth.append(depth)
+            self.rate_pps.append(0.0)
+            self.next_ok.append(0.0)
+
+    def size(self, q: int | None = None) -> int:
+        if q is None:
+            return sum(len(x) for x in self.queues)
+        return len(self.queues[q]) if q < len(self.queues) else 0
+
+
+class TrafficManager:
+    def __init__(
+        self,
+        clock: Clock,
+        egress: Callable[[Any, int, int], bytes | None],
+        transmit: Callable[[int, bytes], None],
+        count: Callable[[str], None],
+        nb_queues: int = 1,
+    ):
+        if not 1 <= nb_queues <= MAX_QUEUES:
+            raise BadValueError(f"priority queues must be in [1, {MAX_QUEUES}]")
+        self.clock = clock
+        self.egress = egress
+        self.transmit = transmit
+        self.count = count
+        self.nb_queues = nb_queues
+        self.default_depth = DEFAULT_DEPTH
+        self.ports: dict[int, EgressPort] = {}
+
+    # -- configuration ---------------------------------------------------------------------------
+
+    def port(self, n: int) -> EgressPort:
+        ep = self.ports.get(n)
+        if ep is None:
+            ep = self.ports[n] = EgressPort(n, self.nb_queues, self.default_depth)
+        return ep
+
+    def _queues(self, ep: EgressPort, priority: int | None) -> list[int]:
+        if priority is None:
+            return list(range(len(ep.queues)))
+        if not 0 <= priority < len(ep.queues):
+            raise BadValueError(f"port {ep.number}: no queue for priority {priority}")
+        return [priority]
+
+    def set_queue_depth(self, port: int | None, depth: int, priority: int | None = None) -> None:
+        if depth < 0:
+            raise BadValueError("queue depth must be non-negative")
+        if port is None:
+            self.default_depth = depth
+            for ep in self.ports.values():
+                ep.depth = [depth] * len(ep.queues)
+            return
+        ep = self.port(port)
+        for q in self._queues(ep, priority):
+            ep.depth[q] = depth
+
+    def set_queue_rate(self, port: int | None, pps: float, priority: int | None = None) -> None:
+        if pps < 0:
+            raise BadValueError("queue rate must be non-negative")
+        targets = list(self.ports.values()) if port is None else [self.port(port)]
+        for ep in targets:
+            for q in self._queues(ep, priority):
+                ep.rate_pps[q] = float(pps)
+
+    def set_link_rate(self, port: int, bps: float) -> None:
+        if bps < 0:
+            raise BadValueError("link rate must be non-negative")
+        self.port(port).link_bps = float(bps)
+
+    def set_cqf(self, port: int, cycle_us: float | None, t0_us: float = 0.0) -> None:
+        ep = self.port(port)
+        if cycle_us is None or cycle_us == 0:
+            ep.cqf = None
+            return
+        if cycle_us < 0:
+            raise BadValueError("CQF cycle must be positive")
+        ep.resize(max(2, len(ep.queues)), self.default_depth)
+        ep.cqf = (float(cycle_us), float(t0_us))
+
+    def set_nb_queues(self, n: int) -> None:
+        if not 1 <= n <= MAX_QUEUES:
+            raise BadValueError(f"priority queues must be in [1, {MAX_QUEUES}]")
+        self.nb_queues = n
+        for ep in self.ports.values():
+            ep.resize(n, self.default_depth)
+
+    def depth(self, port: int, priority: int | None = None) -> int:
+        ep = self.ports.get(port)
+        return 0 if ep is None else ep.size(priority)
+
+    def reset(self) -> None:
+        for ep in self.ports.values():
+            for q in ep.queues:
+                q.clear()
+
+    # -- data path -------------------------------------------------------------------------------
+
+    def enqueue(self, P: Any, port: int, priority: int) -> bool:
+        ep = self.ports.get(port)
+        if ep is None:
+            ep = self.port(port)
+        if priority >= len(ep.queues) or priority < 0:
+            self.count("priority_out_of_range")
+            return False
+        q = ep.queues[priority]
+        if len(q) >= ep.depth[priority]:
+            ep.drops += 1
+            self.count("queue_full")
+            return False
+        now = self.clock.now()
+        P.enq_ts = now
+        P.enq_depth = len(q)
+        if ep.cqf is not None and priority < 2:
+            T, t0 = ep.cqf
+            c = math.floor((now - t0) / T)
+            P.cqf_deadline = c if c % 2 == priority else c + 1
+        q.append(P)
+        if not ep.scheduled:
+            ep.scheduled = True
+            self.clock.call_at(now, self._service, ep)
+        return True
+
+    def _gate_open_at(self, ep: EgressPort, q: int, now: float) -> float:
+        T, t0 = ep.cqf  # type: ignore[misc]
+        c = math.floor((now - t0) / T)
+        if c % 2 == q:
+            return now
+        return t0 + (c + 1) * T
+
+    def _service(self, ep: EgressPort) -> None:
+        ep.scheduled = False
+        clock = self.clock
+        while True:
+            now = clock.now()
+            if ep.busy_until > now:
+                ep.scheduled = True
+                clock.call_at(ep.busy_until, self._service, ep)
+                return
+            pick = -1
+            next_t = math.inf
+            queues = ep.queues
+            for qi in range(len(queues) - 1, -1, -1):
+                if not queues[qi]:
+                    continue
+                t = ep.next_ok[qi]
+                if ep.cqf is not None and qi < 2:
+                    t = max(t, self._gate_open_at(ep, qi, now))
+                if t <= now:
+                    pick = qi
+                    break
+                if t < next_t:
+                    next_t = t
+            if pick < 0:
+                if next_t < math.inf:
+                    ep.scheduled = True
+                    clock.call_at(next_t, self._service, ep)
+                return
+            P = queues[pick].popleft()
+            rate = ep.rate_pps[pick]
+            if rate:
+                ep.next_ok[pick] = max(now, ep.next_ok[pick]) + 1e6 / rate
+            if ep.cqf is not None and pick < 2:
+                T, t0 = ep.cqf
+                if math.floor((now - t0) / T) > P.cqf_deadline:
+                    ep.cqf_overruns += 1
+                    self.count("cqf_overrun")
+            P.deq_depth = len(queues[pick])
+            data = self.egress(P, ep.number, pick)
+            if data is None:
+                continue
+            ep.tx_packets += 1
+            ep.tx_bytes += len(data)
+            if ep.link_bps:
+                done = now + len(data) * 8e6 / ep.link_bps
+                ep.busy_until = done
+                clock.call_at(done, self.transmit, ep.number, data)
+            else:
+                self.transmit(ep.number, data)
