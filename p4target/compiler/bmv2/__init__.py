@@ -1,0 +1,1 @@
+"""BMv2 JSON back end of the embedded compiler."""
