@@ -198,8 +198,9 @@ class ExprConverter:
             inner = self.rvalue(e.expr, env)
             if e.op == "+":
                 return inner
-            op = "-" if e.op == "-" else "~"
-            return self._wrap(expr(op, None, inner), w, signed, top)
+            if e.op == "-":  # 0 - x (BMv2 also accepts a null left operand; p4c emits that)
+                return self._wrap(expr("-", hexstr(0, w or 8), inner), w, signed, top)
+            return self._wrap(expr("~", None, inner), w, signed, top)
         if isinstance(e, A.Binary):
             return self._binary_data(e, env, w, signed, top)
         if isinstance(e, A.Ternary):
