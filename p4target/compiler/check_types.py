@@ -167,11 +167,18 @@ class TypeResolver:
         if isinstance(d, A.TypedefDecl):
             return self.typedefs[id(d)]
         if isinstance(d, A.ExternDecl):
-            if d.type_params and args and len(args) != len(d.type_params):
+            if args and len(args) > len(d.type_params):
                 raise err(
                     pos, f"{d.name}: expected {len(d.type_params)} type arguments, got {len(args)}"
                 )
-            return T.TExtern(d, args)
+            # missing trailing type arguments (register<bit<32>> with register<T, I>) are
+            # inferred from the method calls, as p4c does
+            return T.TExtern(
+                d,
+                tuple(args) + tuple(T.TVar(p) for p in d.type_params[len(args) :])
+                if args
+                else args,
+            )
         if isinstance(d, (A.ParserDecl, A.ControlDecl, A.BlockTypeDecl)):
             kind = (
                 d.kind
