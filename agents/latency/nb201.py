@@ -294,3 +294,27 @@ def params(ops: np.ndarray) -> np.ndarray:
     """Millions of parameters per cell for op rows [N, 6]."""
     _, prm, _, fixed = _cost_tables()
     return (prm[as_ops(ops)].sum(axis=1) + fixed) / 1e6
+
+
+def live_edges(ops: np.ndarray) -> np.ndarray:
+    """[N, 6] bool: the edge is not ``none`` and lies on some input -> output path of the cell."""
+    ops = as_ops(ops)
+    n = ops.shape[0]
+    active = ops != 0
+    from_input = np.zeros((n, 4), dtype=bool)
+    from_input[:, 0] = True
+    for k, (src, dst) in enumerate(EDGES):
+        from_input[:, dst] |= from_input[:, src] & active[:, k]
+    to_output = np.zeros((n, 4), dtype=bool)
+    to_output[:, 3] = True
+    for k, (src, dst) in reversed(list(enumerate(EDGES))):
+        to_output[:, src] |= to_output[:, dst] & active[:, k]
+    return np.stack(
+        [active[:, k] & from_input[:, s] & to_output[:, d] for k, (s, d) in enumerate(EDGES)],
+        axis=1,
+    )
+
+
+def is_connected(ops: np.ndarray) -> np.ndarray:
+    """[N] bool: the cell output depends on its input (some path of non-``none`` edges)."""
+    return live_edges(ops).any(axis=1)
