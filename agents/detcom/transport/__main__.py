@@ -1,0 +1,166 @@
+"""Transport-only CLI: ``python -m agents.detcom.transport train|eval|figures``.
+
+(``python -m agents.detcom`` drives transport and orchestration together through ``api``.)
+
+  train    train DQN/DDQN/D3QN per SCS (resumable; default output: the shipped policies)
+  eval     total cost, deadline success and loss per method and SCS (``--json`` for one object)
+  figures  Fig. 5a (convergence, from the checkpoints' histories) and Fig. 5b (total cost)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from agents.detcom.transport import api
+
+
+def _methods(values: list[str], allowed: tuple[str, ...]) -> list[str]:
+    return list(allowed) if values == ["all"] else values
+
+
+def _scs(values: list[str]) -> list[int]:
+    return list(api.SCS_KHZ) if values == ["all"] else [int(v) for v in values]
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    for scs in _scs(args.scs):
+        for method in _methods(args.method, api.LEARNED):
+            t0 = time.monotonic()
+            stem = api.train(
+                method,
+                scs,
+                args.seed,
+                Path(args.out_dir),
+                episodes=args.episodes,
+                resume=not args.no_resume,
+                progress=not args.quiet,
+            )
+            print(f"{method} {scs} kHz: {stem} ({time.monotonic() - t0:.0f} s)", flush=True)
+    return 0
+
+
+def evaluate_all(
+    methods: list[str],
+    scs_list: list[int],
+    seed: int,
+    n_tasks: int,
+    windows: int,
+    ckpt_dir: Path | None,
+) -> dict[str, dict[str, dict]]:
+    out: dict[str, dict[str, dict]] = {}
+    for scs in scs_list:
+        out[str(scs)] = {}
+        for method in methods:
+            ckpt = None
+            if ckpt_dir is not None and method in api.LEARNED:
+                ckpt = ckpt_dir / f"transport_{method}_scs{scs}"
+            out[str(scs)][method] = api.evaluate(
+                method, scs, seed, n_tasks=n_tasks, checkpoint=ckpt, n_windows=windows
+            )
+    return out
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    res = evaluate_all(
+        _methods(args.methods, api.METHODS),
+        _scs(args.scs),
+        args.seed,
+        args.n_tasks,
+        args.windows,
+        Path(args.checkpoints) if args.checkpoints else None,
+    )
+    if args.json:
+        print(json.dumps(res, indent=None if args.compact else 2))
+        return 0
+    for scs, row in res.items():
+        for method, r in row.items():
+            print(
+                f"{scs:>3} kHz {method:>6}: total cost {r['total_cost']:9.1f}  deadline success "
+                f"{r['deadline_success']:.4%}  loss {r['loss_rate']:.4%}  RU/task "
+                f"{r['mean_ru_per_5g_task']:.1f}"
+            )
+    return 0
+
+
+def cmd_figures(args: argparse.Namespace) -> int:
+    import torch
+
+    from agents.detcom.transport.plots import plot_convergence, plot_total_cost
+
+    torch.set_num_threads(args.threads)
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_dir = Path(args.checkpoints) if args.checkpoints else api.POLICY_DIR
+    for scs in _scs(args.scs):
+        curves = {
+            m: api.history(ckpt_dir / f"transport_{m}_scs{scs}")["episode_cost"]
+            for m in api.LEARNED
+        }
+        p = plot_convergence(
+            curves, out / f"fig5a_convergence_scs{scs}.png", title=f"Fig. 5a ({scs} kHz)"
+        )
+        print(p)
+    res = evaluate_all(
+        list(api.METHODS), _scs(args.scs), args.seed, args.n_tasks, args.windows, ckpt_dir
+    )
+    costs = {int(s): {m: r["total_cost"] for m, r in row.items()} for s, row in res.items()}
+    print(plot_total_cost(costs, out / "fig5b_total_cost.png"))
+    (out / "fig5b_total_cost.json").write_text(json.dumps(res, indent=2) + "\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m agents.detcom.transport", description=__doc__.split("\n")[0]
+    )
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("train", help="train learned schedulers (resumable)")
+    t.add_argument("--method", nargs="+", default=["d3qn"], help="d3qn dqn ddqn | all")
+    t.add_argument("--scs", nargs="+", default=["all"], help="15 30 60 | all")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--episodes", type=int, default=None)
+    t.add_argument("--out-dir", default=str(api.POLICY_DIR))
+    t.add_argument("--no-resume", action="store_true")
+    t.add_argument("--quiet", action="store_true")
+    t.add_argument("--threads", type=int, default=1)
+    t.set_defaults(fn=cmd_train)
+    e = sub.add_parser("eval", help="evaluate methods on the case study")
+    e.add_argument("--methods", nargs="+", default=["all"])
+    e.add_argument("--scs", nargs="+", default=["all"])
+    e.add_argument("--seed", type=int, default=1)
+    e.add_argument("--n-tasks", type=int, default=3000)
+    e.add_argument(
+        "--windows", type=int, default=1, help="independent 3000-task windows to average"
+    )
+    e.add_argument(
+        "--checkpoints", default=None, help="directory of checkpoints (default: shipped)"
+    )
+    e.add_argument("--json", action="store_true")
+    e.add_argument("--compact", action="store_true")
+    e.add_argument("--threads", type=int, default=1)
+    e.set_defaults(fn=cmd_eval)
+    f = sub.add_parser("figures", help="Fig. 5a and 5b as PNG + JSON")
+    f.add_argument("--out-dir", default="build/detcom_transport")
+    f.add_argument("--scs", nargs="+", default=["all"])
+    f.add_argument("--seed", type=int, default=1)
+    f.add_argument("--n-tasks", type=int, default=3000)
+    f.add_argument("--windows", type=int, default=1)
+    f.add_argument("--checkpoints", default=None)
+    f.add_argument("--threads", type=int, default=1)
+    f.set_defaults(fn=cmd_figures)
+    args = ap.parse_args(argv)
+    return int(args.fn(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

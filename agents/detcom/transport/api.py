@@ -1,0 +1,180 @@
+"""The transport scheduler's public API (contract with the orchestration helper's CLI, coupling
+and report): train, evaluate, convergence curves, shipped checkpoints and the CQF cycle rules.
+
+Methods: ``"d3qn"`` (the paper's), ``"dqn"``, ``"ddqn"`` (learned, same budget), ``"sa"``
+(offline simulated-annealing plan) and ``"random"``. Every result is reproducible from its seed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from agents.detcom.transport.cqf import choose_cycle
+from agents.detcom.transport.dqn import METHODS as LEARNED
+from agents.detcom.transport.dqn import DQNConfig, checkpoint_name, load_q_network, train_q
+from agents.detcom.transport.scenario import TransportConfig, TransportModel
+
+METHODS: tuple[str, ...] = (*LEARNED, "sa", "random")
+SCS_KHZ: tuple[int, ...] = (15, 30, 60)
+POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
+
+
+def _check(method: str, scs_khz: int, allowed: Sequence[str] = METHODS) -> None:
+    if method not in allowed:
+        raise ValueError(f"method must be one of {tuple(allowed)}, got {method!r}")
+    if scs_khz not in SCS_KHZ:
+        raise ValueError(f"scs_khz must be one of {SCS_KHZ}, got {scs_khz!r}")
+
+
+def case_study(scs_khz: int, n_tasks: int = 3000) -> TransportConfig:
+    """The paper's case study at one subcarrier spacing (see ``scenario`` for every default)."""
+    return TransportConfig(scs_khz=scs_khz, n_tasks=n_tasks)
+
+
+def default_checkpoint(method: str, scs_khz: int) -> Path:
+    """Stem of the shipped checkpoint (``agents/detcom/policies/transport_<m>_scs<S>``)."""
+    _check(method, scs_khz, LEARNED)
+    return POLICY_DIR / checkpoint_name(method, scs_khz)
+
+
+def train(
+    method: str,
+    scs_khz: int,
+    seed: int,
+    out_dir: Path,
+    episodes: int | None = None,
+    resume: bool = True,
+    progress: bool = True,
+    **overrides: Any,
+) -> Path:
+    """Train DQN/DDQN/D3QN for one SCS; return the checkpoint stem. Resumable: an interrupted run
+    (Ctrl-C or a kill after a periodic save) continues from its ``.train.pt`` state; a finished
+    run with the same seed and config returns at once. ``overrides`` set :class:`DQNConfig`
+    fields (e.g. ``n_envs``)."""
+    _check(method, scs_khz, LEARNED)
+    dqn = DQNConfig(method=method, **({"episodes": episodes} if episodes else {}), **overrides)
+    return train_q(case_study(scs_khz), dqn, seed, Path(out_dir), resume=resume, progress=progress)
+
+
+def _agent(method: str, scs_khz: int, seed: int, checkpoint: Path | None):
+    from agents.detcom.transport.agents import QAgent, RandomAgent
+    from agents.detcom.transport.annealing import SimulatedAnnealing
+
+    if method == "random":
+        return RandomAgent(seed), None
+    if method == "sa":
+        return SimulatedAnnealing(seed=seed), None
+    path = Path(checkpoint) if checkpoint is not None else default_checkpoint(method, scs_khz)
+    if not path.with_suffix(".safetensors").exists() and not path.exists():
+        raise FileNotFoundError(
+            f"no {method} checkpoint at {path}; train one with "
+            f"`python -m agents.detcom.transport train --method {method} --scs {scs_khz}`"
+        )
+    net, tcfg, _, meta = load_q_network(path)
+    if meta["config"]["method"] != method:
+        raise ValueError(f"{path} holds a {meta['config']['method']} policy, not {method}")
+    if tcfg.scs_khz != scs_khz:
+        raise ValueError(f"{path} was trained for {tcfg.scs_khz} kHz, not {scs_khz} kHz")
+    return QAgent(net, method), path
+
+
+def evaluate(
+    method: str,
+    scs_khz: int,
+    seed: int,
+    n_tasks: int = 3000,
+    checkpoint: Path | None = None,
+    targets: np.ndarray | None = None,
+    n_windows: int = 1,
+) -> dict[str, Any]:
+    """Schedule ``n_tasks`` case-study tasks (m1↔m2) drawn from ``seed`` with ``method``.
+
+    ``targets`` (one domain index per task) are orchestration's destinations (the coupling
+    variable): each task must be delivered there, and ``coupling_satisfied`` reports the share
+    that was. Returns ``total_cost``, ``deadline_success``, ``loss_rate`` and the rest of
+    :func:`agents.detcom.transport.evaluation.run_episode`'s metrics. Learned methods load
+    ``checkpoint`` or the shipped default for ``scs_khz``.
+    """
+    from agents.detcom.transport.evaluation import run_episode
+
+    _check(method, scs_khz)
+    agent, path = _agent(method, scs_khz, seed, checkpoint)
+    out = run_episode(agent, case_study(scs_khz, n_tasks), seed, n_tasks, targets, n_windows)
+    out["checkpoint"] = str(path) if path else None
+    return out
+
+
+def history(checkpoint: Path) -> dict[str, Any]:
+    """Training history stored beside a checkpoint (per-episode cost and reward)."""
+    p = Path(checkpoint)
+    p = p.with_suffix("") if p.suffix in (".safetensors", ".json") else p
+    hp = p.with_suffix(".history.json")
+    if not hp.exists():
+        raise FileNotFoundError(f"no training history beside {p} ({hp.name})")
+    return json.loads(hp.read_text())
+
+
+def convergence(
+    method: str,
+    scs_khz: int,
+    seed: int,
+    checkpoint: Path | None = None,
+    out_dir: Path | None = None,
+    episodes: int | None = None,
+    metric: Literal["cost", "reward"] = "cost",
+    progress: bool = False,
+) -> list[float]:
+    """Per-episode training cost (or reward) for Fig. 5a.
+
+    Reads the history of ``checkpoint``, else of the shipped default if it was trained with this
+    ``seed`` (and ``episodes``, when given), else trains into ``out_dir`` (resumable).
+    Each value is one training episode (``DQNConfig.tasks_per_episode`` tasks, with exploration).
+    """
+    _check(method, scs_khz, LEARNED)
+    key = "episode_cost" if metric == "cost" else "episode_reward"
+    if checkpoint is not None:
+        return list(history(checkpoint)[key])
+    default = default_checkpoint(method, scs_khz)
+    try:
+        h = history(default)
+        if h.get("seed") == seed and (episodes is None or len(h[key]) == episodes):
+            return list(h[key])
+    except FileNotFoundError:
+        pass
+    if out_dir is None:
+        raise FileNotFoundError(
+            f"no {method} history for seed {seed} at {scs_khz} kHz; pass out_dir to train one"
+        )
+    stem = train(method, scs_khz, seed, Path(out_dir), episodes=episodes, progress=progress)
+    return list(history(stem)[key])
+
+
+def cycle_length_us(
+    hop_tx_us: Mapping[str, float] | Sequence[float] | None = None,
+    flow_periods_us: Sequence[float] | None = None,
+    scs_khz: int | None = None,
+    *,
+    fivegs_residence_us: float | None = None,
+    prefer: Literal["gcd", "shortest"] = "gcd",
+) -> float:
+    """CQF cycle length by the draft's rules (see :func:`agents.detcom.transport.cqf.cycle_length_us`).
+
+    With no hop times/periods: the case study's cycle at ``scs_khz`` (default 60 kHz), derived
+    from its network (slowest hop of each kind), flow periods and mini-slots.
+    """
+    if hop_tx_us is None and flow_periods_us is None:
+        return TransportModel(case_study(scs_khz or 60)).T_us
+    if hop_tx_us is None or flow_periods_us is None:
+        raise ValueError("give both hop_tx_us and flow_periods_us (or neither for the case study)")
+    return choose_cycle(
+        hop_tx_us,
+        flow_periods_us,
+        scs_khz,
+        fivegs_residence_us=fivegs_residence_us,
+        prefer=prefer,
+    ).cycle_us

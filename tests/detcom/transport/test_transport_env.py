@@ -1,0 +1,90 @@
+"""Gymnasium's checker on the env; the vector env's batching, autoreset and reproducibility."""
+
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from agents.detcom.transport.env import TransportEnv, TransportVecEnv
+from agents.detcom.transport.scenario import TransportConfig, TransportModel
+from agents.detcom.transport.sim import TransportSim
+
+
+def test_gymnasium_env_checker():
+    env = TransportEnv(TransportConfig(scs_khz=30), n_tasks=40)
+    check_env(env, skip_render_check=True)
+
+
+def test_single_env_episode_and_bad_action():
+    env = TransportEnv(TransportConfig(scs_khz=15), n_tasks=25)
+    obs, _ = env.reset(seed=3)
+    assert env.observation_space.contains(obs)
+    steps, total, info = 0, 0.0, {}
+    done = False
+    while not done:
+        obs, r, term, trunc, info = env.step(0)
+        total += info["cost"]
+        steps += 1
+        done = term or trunc
+    assert steps == 25 and info["episode_cost"] == pytest.approx(total)
+    with pytest.raises(ValueError):
+        env.step(env.action_space.n)
+
+
+def test_vector_env_autoresets_and_reproduces():
+    venv = TransportVecEnv(TransportConfig(scs_khz=60), num_envs=4, n_tasks=10)
+    obs, _ = venv.reset(seed=11)
+    assert obs.shape == (4, venv.single_observation_space.shape[0])
+    assert venv.observation_space.contains(obs)
+    acts = np.zeros(4, dtype=np.int64)
+    for t in range(10):
+        nobs, rew, term, trunc, info = venv.step(acts)
+        assert rew.shape == (4,) and not term.any()
+        assert trunc.all() == (t == 9)
+    assert "final_obs" in info and info["episode_cost"].shape == (4,)
+    assert venv.observation_space.contains(nobs)  # a fresh episode began
+    # Same seed, same episodes.
+    a, _ = TransportVecEnv(TransportConfig(scs_khz=60), num_envs=4, n_tasks=10).reset(seed=11)
+    assert np.array_equal(a, obs)
+
+
+def test_targets_fix_the_destination_and_local_tasks_are_free():
+    cfg = TransportConfig(scs_khz=60)
+    targets = np.array([0, 2, 3, 4, 1, 0])
+    sim = TransportSim(cfg, n_envs=2, n_tasks=6)
+    sim.reset(seed=5, targets=targets)
+    assert (sim.tasks.dst == targets).all()
+    costs = []
+    while not sim.done:
+        cur = sim.current()
+        _, info = sim.step(np.zeros(2, dtype=np.int64))
+        local = cur["src"] == cur["dst"]
+        assert (info.cost[local] == 0).all() and info.delivered[local].all()
+        costs.append(info.cost)
+    with pytest.raises(ValueError, match="one domain per task"):
+        sim.reset(seed=5, targets=np.array([1, 2]))
+
+
+def test_common_random_numbers_across_policies():
+    """Two runs on one seed face the same channel and background: equal decisions, equal costs."""
+    cfg = TransportConfig(scs_khz=15)
+    out = []
+    for _ in range(2):
+        sim = TransportSim(cfg, n_envs=3, n_tasks=50)
+        sim.reset(seed=9)
+        c = []
+        while not sim.done:
+            c.append(sim.step(np.full(3, 5))[1].cost)
+        out.append(np.array(c))
+    assert np.array_equal(out[0], out[1])
+
+
+def test_spectrum_levels_and_actions():
+    m = TransportModel(TransportConfig(scs_khz=60))
+    q, lv = m.decode(np.arange(m.n_actions))
+    assert set(q) == {0, 1} and (m.encode(q, lv) == np.arange(m.n_actions)).all()
+    assert np.all(np.diff(m.spectrum_levels) > 0)
+    # Larger subcarrier spacing: more HARQ transmissions fit in one cycle.
+    att = {
+        s: TransportModel(TransportConfig(scs_khz=s)).attempts_per_cycle[0] for s in (15, 30, 60)
+    }
+    assert att == {15: 1, 30: 2, 60: 4}
