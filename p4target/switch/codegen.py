@@ -98,6 +98,9 @@ def compile_program(
     fl = g.gen_field_lists()
     ll = g.gen_learn_lists()
     source = "\n".join(g.lines + g.late) + "\n"
+    for key, value in g.consts.items():  # layout tables (_HF, _HS<i>, _UH, ...)
+        if not key.endswith("_index") and key != "_cur_param_widths":
+            ns[key] = value
     for key, value in objects["bindings"].items():
         ns[key] = value
     try:

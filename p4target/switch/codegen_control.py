@@ -8,6 +8,8 @@ from typing import Any
 from .codegen_prims import jump_target
 from .errors import ConfigError
 
+MAX_ACTION_STEPS = 1 << 20  # a _jump loop longer than this is treated as a program bug
+
 
 class ControlGenMixin:
     """Mixin for :class:`.codegen.Generator`."""
@@ -32,7 +34,11 @@ class ControlGenMixin:
         else:
             n = len(prims)
             self.w("    pc = 0")
+            self.w("    _steps = 0")
             self.w(f"    while pc < {n}:")
+            self.w("        _steps += 1")
+            self.w(f"        if _steps > {MAX_ACTION_STEPS}:")
+            self.w("            raise RuntimeError('action does not terminate (_jump loop)')")
             for i, p in enumerate(prims):
                 self.w(f"        {'if' if i == 0 else 'elif'} pc == {i}:")
                 op = p.get("op")

@@ -10,6 +10,7 @@ message, no timeout, no filtering) sends every sample at once.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import queue
 from collections.abc import Callable
@@ -49,8 +50,9 @@ class _ListState:
 
 
 class DigestEngine:
-    def __init__(self, clock: Clock, learn_lists: dict[int, dict[str, Any]]):
+    def __init__(self, clock: Clock, learn_lists: dict[int, dict[str, Any]], lock: Any = None):
         self.clock = clock
+        self.lock = lock if lock is not None else contextlib.nullcontext()
         self.lists: dict[int, _ListState] = {}
         self.by_name: dict[str, int] = {}
         for lid, ll in learn_lists.items():
@@ -103,6 +105,10 @@ class DigestEngine:
             self.clock.call_later(cfg.max_timeout_us, self._timeout, lid)
 
     def _timeout(self, lid: int) -> None:
+        with self.lock:
+            self._timeout_locked(lid)
+
+    def _timeout_locked(self, lid: int) -> None:
         st = self.lists[lid]
         st.timer_armed = False
         if st.pending:

@@ -94,7 +94,7 @@ class Switch(DatapathMixin, ControlMixin):
         self.journal = Journal()
         self.pre = PRE(self.journal)
         self.tm = TrafficManager(
-            self.clock, self._egress, self._transmit, self._count, priority_queues
+            self.clock, self._egress, self._transmit, self._count, priority_queues, self.lock
         )
         self._counts: collections.Counter[str] = collections.Counter()
         self._parser_errors: collections.Counter[str] = collections.Counter()
@@ -102,7 +102,7 @@ class Switch(DatapathMixin, ControlMixin):
         self._tx: dict[int, list[int]] = {}
         self._compiled: CompiledProgram | None = None
         self.program: Program | None = None
-        self.digests = DigestEngine(self.clock, {})
+        self.digests = DigestEngine(self.clock, {}, self.lock)
         self._idle_armed = False
         if config is not None:
             self.load_config(config)
@@ -131,7 +131,7 @@ class Switch(DatapathMixin, ControlMixin):
                 self.__dict__.update(saved)
                 raise
             callbacks = self.digests.callbacks
-            self.digests = DigestEngine(self.clock, prog.learn_lists)
+            self.digests = DigestEngine(self.clock, prog.learn_lists, self.lock)
             self.digests.callbacks = callbacks
             self.pre.reset()
             self.tm.reset()

@@ -21,6 +21,7 @@ Timestamps are microseconds on the switch clock: ``enq_timestamp``, ``enq_qdepth
 from __future__ import annotations
 
 import collections
+import contextlib
 import math
 from collections.abc import Callable
 from typing import Any
@@ -42,7 +43,8 @@ class EgressPort:
         "link_bps",
         "busy_until",
         "cqf",
-        "scheduled",
+        "sched_at",
+        "token",
         "tx_packets",
         "tx_bytes",
         "cqf_overruns",
@@ -58,7 +60,8 @@ class EgressPort:
         self.link_bps = 0.0
         self.busy_until = 0.0
         self.cqf: tuple[float, float] | None = None  # (cycle_us, t0)
-        self.scheduled = False
+        self.sched_at = math.inf  # time of the pending service event
+        self.token = 0  # identifies the pending service event (older ones are stale)
         self.tx_packets = 0
         self.tx_bytes = 0
         self.cqf_overruns = 0
@@ -85,6 +88,7 @@ class TrafficManager:
         transmit: Callable[[int, bytes], None],
         count: Callable[[str], None],
         nb_queues: int = 1,
+        lock: Any = None,
     ):
         if not 1 <= nb_queues <= MAX_QUEUES:
             raise BadValueError(f"priority queues must be in [1, {MAX_QUEUES}]")
@@ -95,6 +99,7 @@ class TrafficManager:
         self.nb_queues = nb_queues
         self.default_depth = DEFAULT_DEPTH
         self.ports: dict[int, EgressPort] = {}
+        self.lock = lock if lock is not None else contextlib.nullcontext()
 
     # -- configuration ---------------------------------------------------------------------------
 
@@ -184,10 +189,18 @@ class TrafficManager:
             c = math.floor((now - t0) / T)
             P.cqf_deadline = c if c % 2 == priority else c + 1
         q.append(P)
-        if not ep.scheduled:
-            ep.scheduled = True
-            self.clock.call_at(now, self._service, ep)
+        if now < ep.sched_at:
+            self._schedule(ep, now)
         return True
+
+    def _schedule(self, ep: EgressPort, t: float) -> None:
+        ep.token += 1
+        ep.sched_at = t
+        self.clock.call_at(t, self._service, ep, ep.token)
+
+    def _deferred_transmit(self, port: int, data: bytes) -> None:
+        with self.lock:
+            self.transmit(port, data)
 
     def _gate_open_at(self, ep: EgressPort, q: int, now: float) -> float:
         T, t0 = ep.cqf  # type: ignore[misc]
@@ -196,14 +209,19 @@ class TrafficManager:
             return now
         return t0 + (c + 1) * T
 
-    def _service(self, ep: EgressPort) -> None:
-        ep.scheduled = False
+    def _service(self, ep: EgressPort, token: int) -> None:
+        with self.lock:
+            self._service_locked(ep, token)
+
+    def _service_locked(self, ep: EgressPort, token: int) -> None:
+        if token != ep.token:
+            return  # superseded by an earlier service event
+        ep.sched_at = math.inf
         clock = self.clock
         while True:
             now = clock.now()
             if ep.busy_until > now:
-                ep.scheduled = True
-                clock.call_at(ep.busy_until, self._service, ep)
+                self._schedule(ep, ep.busy_until)
                 return
             pick = -1
             next_t = math.inf
@@ -221,8 +239,7 @@ class TrafficManager:
                     next_t = t
             if pick < 0:
                 if next_t < math.inf:
-                    ep.scheduled = True
-                    clock.call_at(next_t, self._service, ep)
+                    self._schedule(ep, next_t)
                 return
             P = queues[pick].popleft()
             rate = ep.rate_pps[pick]
@@ -242,6 +259,6 @@ class TrafficManager:
             if ep.link_bps:
                 done = now + len(data) * 8e6 / ep.link_bps
                 ep.busy_until = done
-                clock.call_at(done, self.transmit, ep.number, data)
+                clock.call_at(done, self._deferred_transmit, ep.number, data)
             else:
                 self.transmit(ep.number, data)

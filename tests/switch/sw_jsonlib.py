@@ -486,3 +486,30 @@ def table_prog(
         t["entries"] = const_entries
     p.set_init("ingress", "MyIngress.t")
     return p
+
+
+def action_prog(
+    fields: list[tuple[str, int]],
+    ingress: list[dict[str, Any]],
+    egress: list[dict[str, Any]] | None = None,
+    scalars: list[tuple[str, int]] = (),
+    setup: Any = None,
+) -> Prog:
+    """Header ``h`` (fields as given) parsed and deparsed; ingress runs the primitives
+    ``ingress`` (in action ``ing``, through a keyless table as p4c emits it), egress runs
+    ``egress``.  ``scalars`` become fields of the ``scalars`` metadata header.  ``setup(p)`` may
+    add registers, counters, field lists... before the actions are added."""
+    p = Prog()
+    for name, w in scalars:
+        p.add_scalar(name, w)
+    p.add_header_type("h_t", [[n, w, False] for n, w in fields])
+    p.add_header("h", "h_t")
+    p.add_state("start", [{"op": "extract", "parameters": [{"type": "regular", "value": "h"}]}])
+    p.deparse_order = ["h"]
+    if setup is not None:
+        setup(p)
+    for pipe, prims in (("ingress", ingress), ("egress", egress or [])):
+        aid = p.add_action(f"{pipe}_act", [], prims)
+        p.add_table(pipe, f"tbl_{pipe}", [], [aid], default=(aid, []))
+        p.set_init(pipe, f"tbl_{pipe}")
+    return p

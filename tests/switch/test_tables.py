@@ -248,3 +248,67 @@ def test_tuple_space_lookup_matches_brute_force(entries, probes) -> None:  # noq
                     want = (h, prio)
         got = t.lookup((x, y))
         assert (got.handle if got else None) == (want[0] if want else None)
+
+
+def _selector_prog() -> dict:
+    prog = table_prog([("exact", 8), ("exact", 8)])
+    t = prog.pipelines["ingress"]["tables"][0]
+    t["key"] = t["key"][:1]
+    t["type"] = "indirect_ws"
+    t["action_profile"] = "MyIngress.as"
+    prog.pipelines["ingress"]["action_profiles"].append(
+        {
+            "name": "MyIngress.as",
+            "id": 0,
+            "max_size": 16,
+            "selector": {"algo": "crc16", "input": [{"type": "field", "value": ["h", "k1"]}]},
+        }
+    )
+    return prog.json()
+
+
+def test_action_selector_weighted_groups() -> None:
+    from p4target.switch import InUseError
+    from p4target.switch.hashes import crc16
+
+    sw = Switch(_selector_prog())
+    m = [sw.profile_add_member("as", "fwd", [p]) for p in (1, 2, 3)]
+    g = sw.profile_create_group("as")
+    sw.profile_set_group_members("as", g, {m[0]: 1, m[1]: 3})
+    sw.table_add("t", [Exact(1)], group=g)
+    sw.table_add("t", [Exact(2)], member=m[2])
+    slots = [1, 2, 2, 2]
+    for flow in range(40):
+        assert send(sw, 1, flow, widths=(8, 8)) == slots[crc16(bytes([flow])) % 4]
+    assert send(sw, 2, 7, widths=(8, 8)) == 3
+    with pytest.raises(InUseError):
+        sw.profile_delete_member("as", m[0])
+    with pytest.raises(BadValueError):
+        sw.table_add("t", [Exact(3)], "fwd", [1])  # indirect table: member/group only
+    sw.profile_set_group_members("as", g, {})
+    assert send(sw, 1, 5, widths=(8, 8)) is None  # empty group: default action (drop)
+    assert sw.profile_groups("as") == {g: {}}
+    sw.profile_modify_member("as", m[2], "fwd", [9])
+    assert send(sw, 2, 7, widths=(8, 8)) == 9
+
+
+def test_idle_timeout_notifies_once_per_idle_period() -> None:
+    prog = table_prog([("exact", 8)])
+    prog.pipelines["ingress"]["tables"][0]["support_timeout"] = True
+    sw = Switch(prog.json())
+    expired = []
+    sw.on_idle_timeout(lambda table, info: expired.append((table, info["handle"], sw.clock.now())))
+    h = sw.table_add("t", [1], "fwd", [1], ttl_us=1000)
+    sw.advance(500)
+    send(sw, 1, widths=(8,))  # hit at t=500
+    sw.advance(900)
+    assert expired == [] and sw.table_entry_idle_time("t", h) == 900
+    sw.advance(200)
+    assert expired == [("MyIngress.t", h, 1500.0)]
+    sw.advance(5000)
+    assert len(expired) == 1  # once per idle period
+    send(sw, 1, widths=(8,))  # hit again: a new period starts
+    sw.advance(1000)
+    assert len(expired) == 2
+    with pytest.raises(BadValueError):
+        Switch(table_prog([("exact", 8)]).json()).table_add("t", [1], "fwd", [1], ttl_us=10)
