@@ -191,7 +191,9 @@ class Checker(ExprChecker):
                         raise err(s.pos, "void function returns a value")
                     self.check_expr(s.value, scope, ret)
             elif s.value is not None:
-                raise err(s.pos, f"return with a value in a {kind}")
+                raise err(
+                    s.pos, f"return with a value in {'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+                )
         elif isinstance(s, A.Empty):
             pass
         elif isinstance(s, A.Instance):

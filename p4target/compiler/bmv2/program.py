@@ -98,7 +98,7 @@ class Backend(StmtLowering, ExternLowering, ControlLowering, ParserLowering, Tab
         self.cp_actions: dict[str, Any] = {}
         self.cp_tables: list = []
         self.cp_externs: list[tuple[str, ExternLoc]] = []
-        self.applied_tables: set[str] = set()
+        self.applied_tables: dict[str, Pos] = {}
         self.direct_meter_targets: dict[str, list] = {}
         self.pending_direct_meters: list = []
         self.inplace_externs: dict = {}

@@ -157,11 +157,14 @@ class TableLowering:
             raise CompileError.at(call.pos, f"table {t.name} cannot be applied here")
         name = self.cp_name(t, owner.ctx.get("prefix", ""))
         if name in self.applied_tables:
+            other = self.applied_tables[name]
+            first, second = sorted([other, call.pos], key=lambda p: (p.file, p.line, p.col))
             raise CompileError.at(
-                call.pos,
-                f"table {name} is applied more than once; BMv2 requires each table to be applied at most once",
+                second,
+                f"table {name} is applied more than once (first at line {first.line}); "
+                "BMv2 requires each table to be applied at most once",
             )
-        self.applied_tables.add(name)
+        self.applied_tables[name] = call.pos
         j, pre = self.table_json(t, name, owner, env, call.pos)
         actions = list(zip(j["action_ids"], j["actions"], strict=True))
         decls = t.action_decls + self.implicit_actions(t)
