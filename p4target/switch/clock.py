@@ -66,6 +66,9 @@ class VirtualClock(Clock):
 
     def run_due(self) -> int:
         """Run every event due at or before the current time; return how many ran."""
+        heap = self._heap
+        if not heap or heap[0][0] > self._now:
+            return 0
         return self.run_until(self._now)
 
     def run_until(self, t: float) -> int:

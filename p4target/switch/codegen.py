@@ -143,3 +143,45 @@ def compile_program(
 
 def _noop(F: Any, V: Any, S: Any, P: Any) -> None:
     return None
+
+
+def compile_prologues(prog: Program, sf: Any, with_qmeta: bool, drop_port: int) -> dict[str, Any]:
+    """simple_switch's standard-metadata writes around the pipelines, specialised to the
+    program's field slots: ``ig_new(F, P, itype, now)`` (a packet from a port),
+    ``ig_keep(F, P, itype)`` (resubmit/recirculate: the field list brought the rest),
+    ``ig_post(F, P)`` (parser and checksum errors), ``eg_pre(F, P, port, qid, now)``."""
+
+    def put(lines: list[str], name: str, value: str) -> None:
+        slot = getattr(sf, name)
+        if slot is not None:
+            lines.append(f"    F[{slot}] = ({value}) & {hex(prog.fields[slot].mask)}")
+
+    ig_new = ["def ig_new(F, P, itype, now):"]
+    put(ig_new, "ingress_port", "P.in_port")
+    put(ig_new, "ingress_global_timestamp", "int(now)")
+    put(ig_new, "instance_type", "itype")
+    put(ig_new, "packet_length", "P.ilen")
+    ig_keep = ["def ig_keep(F, P, itype):"]
+    put(ig_keep, "instance_type", "itype")
+    put(ig_keep, "packet_length", "P.ilen")
+    ig_post = ["def ig_post(F, P):"]
+    put(ig_post, "parser_error", "P.err")
+    put(ig_post, "checksum_error", "P.cksum_err")
+    eg = ["def eg_pre(F, P, port, qid, now):", "    n = int(now)"]
+    put(eg, "egress_global_timestamp", "n")
+    if with_qmeta:
+        put(eg, "enq_timestamp", "int(P.enq_ts)")
+        put(eg, "enq_qdepth", "P.enq_depth")
+        put(eg, "deq_timedelta", "n - int(P.enq_ts)")
+        put(eg, "deq_qdepth", "P.deq_depth")
+        put(eg, "qid", "qid")
+    put(eg, "egress_port", "port")
+    put(eg, "egress_spec", str(drop_port + 1))
+    put(eg, "packet_length", "P.lreg")
+    ns: dict[str, Any] = {}
+    src = "\n".join(
+        "\n".join(fn if len(fn) > 1 else fn + ["    return"])
+        for fn in (ig_new, ig_keep, ig_post, eg)
+    )
+    exec(compile(src + "\n", "<p4 prologues>", "exec"), ns)  # noqa: S102
+    return {k: ns[k] for k in ("ig_new", "ig_keep", "ig_post", "eg_pre")}

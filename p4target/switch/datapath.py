@@ -117,16 +117,16 @@ class DatapathMixin:
         P.S = self._S0[:]
 
     def _parse_into(self: Switch, P: Pkt) -> None:
-        cp = self._compiled
-        P.err = self._no_error
+        P.err = no_error = self._no_error
         P.cksum_err = 0
-        pos = cp.parse(P.F, P.V, P.S, P)
-        P.payload = P.data[pos:]
-        cp.verify_checksums(P.F, P.V, P.S, P)
-        if P.err != self._no_error:
+        F, V, S = P.F, P.V, P.S
+        pos = self._fn_parse(F, V, S, P)
+        P.payload = P.data[pos:] if pos else P.data
+        self._fn_verify(F, V, S, P)
+        if P.err != no_error:
             self._count_parser_error(P.err)
         if P.cksum_err:
-            self._count("checksum_error")
+            self._counts["checksum_error"] += 1
 
     # -- ingress ---------------------------------------------------------------------------------
 
@@ -144,24 +144,20 @@ class DatapathMixin:
             log.exception("packet dropped: internal error in ingress")
 
     def _ingress_unsafe(self: Switch, P: Pkt, itype: int, preserve: tuple | None) -> None:
-        sf = self._sf
-        cp = self._compiled
-        self._new_phv(P)
-        F, V, S = P.F, P.V, P.S
-        if preserve is not None:
+        F = P.F = self._F0[:]
+        V = P.V = self._V0[:]
+        S = P.S = self._S0[:]
+        if preserve is None:
+            self._pro["ig_new"](F, P, itype, self.clock.now())
+        else:
             src_F, fl_id = preserve
-            fl = cp.field_lists.get(fl_id)
+            fl = self._compiled.field_lists.get(fl_id)
             if fl is not None:
                 fl(src_F, F)
-        else:
-            self._set(F, sf.ingress_port, P.in_port)
-            self._set(F, sf.ingress_global_timestamp, int(self.clock.now()))
-        self._set(F, sf.instance_type, itype)
-        self._set(F, sf.packet_length, P.ilen)
+            self._pro["ig_keep"](F, P, itype)
         self._parse_into(P)
-        self._set(F, sf.parser_error, P.err)
-        self._set(F, sf.checksum_error, P.cksum_err)
-        cp.ingress(F, V, S, P)
+        self._pro["ig_post"](F, P)
+        self._fn_ingress(F, V, S, P)
         P.exit = False
         if P.clone:
             self._ingress_clone(P)
@@ -176,6 +172,7 @@ class DatapathMixin:
                 self.clock.now(), self._locked_ingress, R, PKT_INSTANCE_TYPE_RESUBMIT, (F, fl_id)
             )
             return
+        sf = self._sf
         mgid = F[sf.mcast_grp] if sf.mcast_grp is not None else 0
         if mgid:
             self._set(F, sf.instance_type, PKT_INSTANCE_TYPE_REPLICATION)
@@ -183,10 +180,11 @@ class DatapathMixin:
             return
         egress_spec = F[sf.egress_spec] if sf.egress_spec is not None else 0
         if egress_spec == self.drop_port:
-            self._count("ingress_drop")
+            self._counts["ingress_drop"] += 1
             return
-        self._set(F, sf.instance_type, PKT_INSTANCE_TYPE_NORMAL)
-        self._enqueue(P, egress_spec)
+        if sf.instance_type is not None:
+            F[sf.instance_type] = PKT_INSTANCE_TYPE_NORMAL
+        self.tm.enqueue(P, egress_spec, F[sf.priority] if sf.priority is not None else 0)
 
     def _locked_ingress(self: Switch, P: Pkt, itype: int, preserve: tuple | None) -> None:
         with self.lock:
@@ -232,12 +230,7 @@ class DatapathMixin:
 
     def _enqueue(self: Switch, P: Pkt, port: int) -> None:
         sf = self._sf
-        F = P.F
-        prio = F[sf.priority] if sf.priority is not None else 0
-        if self.tm.enqueue(P, port, prio):
-            if self._with_qmeta:
-                self._set(F, sf.enq_timestamp, int(P.enq_ts))
-                self._set(F, sf.enq_qdepth, P.enq_depth)
+        self.tm.enqueue(P, port, P.F[sf.priority] if sf.priority is not None else 0)
 
     def _learn(self: Switch, P: Pkt) -> None:
         lid = P.lf
@@ -264,27 +257,19 @@ class DatapathMixin:
             return None
 
     def _egress_unsafe(self: Switch, P: Pkt, port: int, qid: int) -> bytes | None:
-        sf = self._sf
-        cp = self._compiled
         F, V, S = P.F, P.V, P.S
         now = self.clock.now()
-        self._set(F, sf.egress_global_timestamp, int(now))
-        if self._with_qmeta:
-            self._set(F, sf.deq_timedelta, int(now) - int(P.enq_ts))
-            self._set(F, sf.deq_qdepth, P.deq_depth)
-            self._set(F, sf.qid, qid)
-        self._set(F, sf.egress_port, port)
-        self._set(F, sf.egress_spec, self.drop_port + 1)
-        self._set(F, sf.packet_length, P.lreg)
-        cp.egress(F, V, S, P)
+        self._pro["eg_pre"](F, P, port, qid, now)
+        self._fn_egress(F, V, S, P)
         P.exit = False
         if P.clone:
             self._egress_clone(P)
-        if sf.egress_spec is not None and F[sf.egress_spec] == self.drop_port:
-            self._count("egress_drop")
+        es = self._sf.egress_spec
+        if es is not None and F[es] == self.drop_port:
+            self._counts["egress_drop"] += 1
             return None
-        cp.update_checksums(F, V, S, P)
-        data = cp.deparse(F, V, S, P) + P.payload
+        self._fn_update(F, V, S, P)
+        data = self._fn_deparse(F, V, S, P) + P.payload
         if P.trunc and P.trunc < len(data):
             data = data[: P.trunc]
         if P.recirc:

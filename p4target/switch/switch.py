@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from .clock import Clock, VirtualClock
-from .codegen import CompiledProgram, compile_program
+from .codegen import CompiledProgram, compile_program, compile_prologues
 from .control import ControlMixin
 from .datapath import DatapathMixin, Pkt
 from .digests import DigestEngine
@@ -280,6 +280,11 @@ class Switch(DatapathMixin, ControlMixin):
         )
         self._no_error = prog.errors["NoError"]
         self.error_names = {v: k for k, v in prog.errors.items()}
+        cp = self._compiled
+        self._pro = compile_prologues(prog, self._sf, self._with_qmeta, self.drop_port)
+        self._fn_parse, self._fn_verify = cp.parse, cp.verify_checksums
+        self._fn_ingress, self._fn_egress = cp.ingress, cp.egress
+        self._fn_update, self._fn_deparse = cp.update_checksums, cp.deparse
 
     def _install_defaults(self, prog: Program) -> None:
         for table in self.tables.values():

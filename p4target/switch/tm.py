@@ -45,6 +45,8 @@ class EgressPort:
         "cqf",
         "sched_at",
         "token",
+        "direct",
+        "qlen",
         "tx_packets",
         "tx_bytes",
         "cqf_overruns",
@@ -62,6 +64,8 @@ class EgressPort:
         self.cqf: tuple[float, float] | None = None  # (cycle_us, t0)
         self.sched_at = math.inf  # time of the pending service event
         self.token = 0  # identifies the pending service event (older ones are stale)
+        self.direct = True  # no link rate, queue rate or CQF: idle packets skip the queues
+        self.qlen = 0  # packets queued over all priorities
         self.tx_packets = 0
         self.tx_bytes = 0
         self.cqf_overruns = 0
@@ -74,9 +78,12 @@ class EgressPort:
             self.rate_pps.append(0.0)
             self.next_ok.append(0.0)
 
+    def update_direct(self) -> None:
+        self.direct = not self.link_bps and self.cqf is None and not any(self.rate_pps)
+
     def size(self, q: int | None = None) -> int:
         if q is None:
-            return sum(len(x) for x in self.queues)
+            return self.qlen
         return len(self.queues[q]) if q < len(self.queues) else 0
 
 
@@ -99,6 +106,7 @@ class TrafficManager:
         self.nb_queues = nb_queues
         self.default_depth = DEFAULT_DEPTH
         self.ports: dict[int, EgressPort] = {}
+        self._in_egress = 0  # >0 while egress runs: new packets then always queue
         self.lock = lock if lock is not None else contextlib.nullcontext()
 
     # -- configuration ---------------------------------------------------------------------------
@@ -135,21 +143,26 @@ class TrafficManager:
         for ep in targets:
             for q in self._queues(ep, priority):
                 ep.rate_pps[q] = float(pps)
+            ep.update_direct()
 
     def set_link_rate(self, port: int, bps: float) -> None:
         if bps < 0:
             raise BadValueError("link rate must be non-negative")
-        self.port(port).link_bps = float(bps)
+        ep = self.port(port)
+        ep.link_bps = float(bps)
+        ep.update_direct()
 
     def set_cqf(self, port: int, cycle_us: float | None, t0_us: float = 0.0) -> None:
         ep = self.port(port)
         if cycle_us is None or cycle_us == 0:
             ep.cqf = None
+            ep.update_direct()
             return
         if cycle_us < 0:
             raise BadValueError("CQF cycle must be positive")
         ep.resize(max(2, len(ep.queues)), self.default_depth)
         ep.cqf = (float(cycle_us), float(t0_us))
+        ep.update_direct()
 
     def set_nb_queues(self, n: int) -> None:
         if not 1 <= n <= MAX_QUEUES:
@@ -166,6 +179,7 @@ class TrafficManager:
         for ep in self.ports.values():
             for q in ep.queues:
                 q.clear()
+            ep.qlen = 0
 
     # -- data path -------------------------------------------------------------------------------
 
@@ -184,11 +198,25 @@ class TrafficManager:
         now = self.clock.now()
         P.enq_ts = now
         P.enq_depth = len(q)
+        if ep.direct and not ep.qlen and not self._in_egress and ep.sched_at == math.inf:
+            # idle, unconstrained port: straight to egress (what the queue would do at once)
+            P.deq_depth = 0
+            self._in_egress += 1
+            try:
+                data = self.egress(P, port, priority)
+            finally:
+                self._in_egress -= 1
+            if data is not None:
+                ep.tx_packets += 1
+                ep.tx_bytes += len(data)
+                self.transmit(port, data)
+            return True
         if ep.cqf is not None and priority < 2:
             T, t0 = ep.cqf
             c = math.floor((now - t0) / T)
             P.cqf_deadline = c if c % 2 == priority else c + 1
         q.append(P)
+        ep.qlen += 1
         if now < ep.sched_at:
             self._schedule(ep, now)
         return True
@@ -242,6 +270,7 @@ class TrafficManager:
                     self._schedule(ep, next_t)
                 return
             P = queues[pick].popleft()
+            ep.qlen -= 1
             rate = ep.rate_pps[pick]
             if rate:
                 ep.next_ok[pick] = max(now, ep.next_ok[pick]) + 1e6 / rate
@@ -251,7 +280,11 @@ class TrafficManager:
                     ep.cqf_overruns += 1
                     self.count("cqf_overrun")
             P.deq_depth = len(queues[pick])
-            data = self.egress(P, ep.number, pick)
+            self._in_egress += 1
+            try:
+                data = self.egress(P, ep.number, pick)
+            finally:
+                self._in_egress -= 1
             if data is None:
                 continue
             ep.tx_packets += 1
