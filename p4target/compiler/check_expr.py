@@ -412,6 +412,10 @@ class ExprChecker(TypeResolver):
                 e.const = tb.wrap(c.value)
         elif isinstance(to, T.TNewType) and self.compatible(src, to.base):
             ok, e.const = True, c
+        elif isinstance(to, T.TNewType) and isinstance(src, T.TInt) and isinstance(tb, T.TBits):
+            ok = True
+            if isinstance(c, int) and not isinstance(c, bool):
+                e.const = tb.wrap(c)
         elif isinstance(src, T.TNewType) and self.compatible(src.base, to):
             ok, e.const = True, c
         elif isinstance(e.expr, (A.ListExpr, A.StructExpr)) and isinstance(

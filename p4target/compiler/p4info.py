@@ -254,20 +254,19 @@ class P4InfoBuilder:
             mm.value = (t.values[m] & ((1 << t.underlying.w) - 1)).to_bytes(nbytes, "big")
 
     def translation(self, t: T.TNewType) -> tuple[str, int] | None:
+        """``@p4runtime_translation("uri", bit<W> | W | string)``: (uri, W), W = 0 for string."""
         a = t.decl.anno("p4runtime_translation") if t.decl is not None else None
         if a is None or not a.args:
             return None
-        uri = a.args[0].const if isinstance(a.args[0], A.StringLit) else None
+        uri = a.args[0].value if isinstance(a.args[0], A.StringLit) else ""
         width = 0
         if len(a.args) > 1:
             arg = a.args[1]
-            if (
-                isinstance(arg, A.TypeExpr)
-                and isinstance(arg.ref, A.BitType)
-                and arg.ref.width is not None
-            ):
-                width = _lit(arg.ref.width) or 0
-        return (uri or ""), width
+            if isinstance(arg, A.IntLit):
+                width = arg.value
+            elif isinstance(arg, A.TypeExpr) and isinstance(arg.ref, A.BitType):
+                width = _lit(arg.ref.width) or 0 if arg.ref.width is not None else 1
+        return uri, width
 
     def new_type(self, t: T.TNewType) -> None:
         nt = self.info.type_info.new_types[t.name]

@@ -22,9 +22,18 @@ MATCH_TYPES = {
 COUNTER_UNITS = {"packets": "PACKETS", "bytes": "BYTES", "packets_and_bytes": "BOTH"}
 
 
+def _order(decl: Any) -> tuple:
+    pos = decl.pos
+    builtin = pos.file.endswith(("core.p4", "v1model.p4"))
+    return (not builtin, pos.file, pos.line, pos.col)
+
+
 def build_p4info(be: Backend) -> Any:
     b = P4InfoBuilder(be)
     ids = b.ids
+    # declaration order (p4c lists objects as it finds them in the program)
+    be.cp_tables.sort(key=lambda t: _order(t.decl))
+    be.cp_actions = dict(sorted(be.cp_actions.items(), key=lambda kv: _order(kv[1].decl)))
     sym = b.sym
     externs = {kind: [loc for k, loc in be.cp_externs if k == kind] for kind, _ in be.cp_externs}
     direct_counters = {t.direct_counter: t for t in be.cp_tables if t.direct_counter}
