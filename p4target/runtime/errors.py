@@ -81,12 +81,27 @@ def p4_error(err: P4RTError | None) -> p4runtime_pb2.Error:
     return e
 
 
+# Per-update messages kept in a failed batch's status: the status travels in gRPC trailers,
+# whose default size limit at clients is 16 KiB, so later errors carry their code only.
+MAX_MESSAGES = 16
+
+
 def batch_status(errors: list[P4RTError | None], message: str) -> status_pb2.Status:
-    """``google.rpc.Status`` UNKNOWN with one ``p4.v1.Error`` detail per element, in order."""
+    """``google.rpc.Status`` UNKNOWN with one ``p4.v1.Error`` detail per element, in order.
+
+    Messages are kept for the first ``MAX_MESSAGES`` failures (real failures before the
+    ABORTED updates of a rolled-back batch); the others carry their code only.
+    """
+    failed = [i for i, e in enumerate(errors) if e is not None]
+    failed.sort(key=lambda i: errors[i].code == Code.ABORTED)  # type: ignore[union-attr]
+    keep = set(failed[:MAX_MESSAGES])
     st = status_pb2.Status(code=code_pb2.UNKNOWN, message=message)
-    for err in errors:
+    for i, err in enumerate(errors):
+        e = p4_error(err)
+        if i not in keep:
+            e.message = ""
         a = any_pb2.Any()
-        a.Pack(p4_error(err))
+        a.Pack(e)
         st.details.append(a)
     return st
 

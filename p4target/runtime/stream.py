@@ -48,6 +48,11 @@ def run_stream(
         dev = state["device"]
         if which == "arbitration":
             arb = req.arbitration
+            if dev is not None and arb.device_id != dev.device_id:
+                session.terminate(
+                    grpc.StatusCode.FAILED_PRECONDITION, "device_id differs from the stream's"
+                )
+                return
             target = devices(arb.device_id)
             if target is None:
                 session.terminate(grpc.StatusCode.NOT_FOUND, f"unknown device {arb.device_id}")

@@ -90,7 +90,9 @@ class Client:
         self.device_id = device_id
         self.election = election
         self.role = role
-        self.channel = grpc.insecure_channel(address)
+        # large failed batches carry one p4.v1.Error per update in the trailers: raise gRPC's
+        # 16 KiB metadata limit as the P4Runtime spec's appendix advises clients to
+        self.channel = grpc.insecure_channel(address, options=[("grpc.max_metadata_size", 8 << 20)])
         self.stub = p4runtime_pb2_grpc.P4RuntimeStub(self.channel)
         self._out: queue.Queue[Any] = queue.Queue()
         self.inbox: dict[str, queue.Queue[Any]] = {
@@ -314,3 +316,56 @@ def canon_entry(te: Any) -> Any:
     for a in out.action.action_profile_action_set.action_profile_actions:
         fix(a.action)
     return out
+
+
+# -- proto builders ------------------------------------------------------------------------------
+
+
+def fm_exact(fid: int, v: bytes) -> Any:
+    m = p4runtime_pb2.FieldMatch(field_id=fid)
+    m.exact.value = v
+    return m
+
+
+def fm_lpm(fid: int, v: bytes, plen: int) -> Any:
+    m = p4runtime_pb2.FieldMatch(field_id=fid)
+    m.lpm.value, m.lpm.prefix_len = v, plen
+    return m
+
+
+def fm_ternary(fid: int, v: bytes, mask: bytes) -> Any:
+    m = p4runtime_pb2.FieldMatch(field_id=fid)
+    m.ternary.value, m.ternary.mask = v, mask
+    return m
+
+
+def fm_range(fid: int, lo: bytes, hi: bytes) -> Any:
+    m = p4runtime_pb2.FieldMatch(field_id=fid)
+    m.range.low, m.range.high = lo, hi
+    return m
+
+
+def fm_optional(fid: int, v: bytes) -> Any:
+    m = p4runtime_pb2.FieldMatch(field_id=fid)
+    m.optional.value = v
+    return m
+
+
+def action(aid: int, *params: bytes) -> Any:
+    a = p4runtime_pb2.Action(action_id=aid)
+    for i, v in enumerate(params, 1):
+        a.params.add(param_id=i, value=v)
+    return a
+
+
+def table_entry(
+    tid: int, match: list[Any] = (), act: Any = None, priority: int = 0, **kw: Any
+) -> Any:
+    te = p4runtime_pb2.TableEntry(table_id=tid, priority=priority, **kw)
+    te.match.extend(match)
+    if act is not None:
+        if isinstance(act, int):
+            te.action.action_profile_member_id = act
+        else:
+            te.action.action.CopyFrom(act)
+    return te

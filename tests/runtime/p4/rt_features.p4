@@ -157,7 +157,7 @@ control FIngress(inout headers_t hdr, inout metadata_t meta,
         actions = { fwd; to_cpu; flood; mirror; drop; }
         counters = l2_counter;
         support_timeout = true;
-        size = 64;
+        size = 512;
         default_action = drop();
     }
 
