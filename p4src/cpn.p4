@@ -163,6 +163,7 @@ control CpnIngress(inout headers_t hdr,
 control CpnEgress(inout headers_t hdr,
                   inout local_metadata_t meta,
                   inout standard_metadata_t standard_metadata) {
+    CqfEgress() cqf;
     TelemetryEgress() telemetry;
     CpuEgress() cpu;
     L4Checksum() l4_checksum;
@@ -170,7 +171,7 @@ control CpnEgress(inout headers_t hdr,
     apply {
         if (meta.cqf_hold == 1) {
             /* CQF: the packet's cycle has not opened yet; come back through ingress. */
-            recirculate_preserving_field_list(FL_CQF_HOLD);
+            cqf.apply(hdr, meta, standard_metadata);
         } else {
             telemetry.apply(hdr, meta, standard_metadata);
             cpu.apply(hdr, meta, standard_metadata);

@@ -17,8 +17,10 @@
  * opens (two queues cannot express c+2).
  * -DCQF_RECIRCULATE build (real BMv2, no gates): the packet is held by recirculation until
  * cycle t opens, then sent at priority CQF_PRIORITY_BASE + 1 (strict priority).
- * Held packets wait at priority CQF_PRIORITY_BASE - 1 (above best effort, not gated); after
- * CQF_MAX_HOLD_PASSES passes a packet is released whatever the time.
+ * Held packets loop through CQF_HOLD_PORT (an unused port: they recirculate, never leave)
+ * at priority CQF_PRIORITY_BASE - 1; CqfEgress compares the egress timestamp with the release
+ * cycle on every pass and marks the packet ready, and the next ingress pass sends it to its
+ * port. After CQF_MAX_HOLD_PASSES passes a packet is released whatever the time.
  * Best effort traffic is queued at BEST_EFFORT_PRIORITY; deterministic traffic towards a port
  * without CQF at CQF_PRIORITY_BASE + 1.
  */
@@ -78,16 +80,15 @@ control CqfIngress(inout headers_t hdr,
 
     apply {
         if (standard_metadata.instance_type == PKT_INSTANCE_TYPE_RECIRC) {
-            /* A held packet: release it once its cycle has opened. */
-            now_cycle = standard_metadata.ingress_global_timestamp >> meta.cqf_shift;
-            standard_metadata.egress_spec = (bit<9>)meta.cqf_port;
-            meta.cqf_passes = meta.cqf_passes + 1;
-            if (now_cycle < meta.cqf_release_cycle && meta.cqf_passes < CQF_MAX_HOLD_PASSES) {
-                meta.cqf_hold = 1;
-                standard_metadata.priority = CQF_PRIORITY_BASE - 1;
-            } else {
+            /* A held packet: CqfEgress decided whether its cycle has opened. */
+            if (meta.cqf_ready == 1) {
                 meta.cqf_hold = 0;
+                standard_metadata.egress_spec = (bit<9>)meta.cqf_port;
                 standard_metadata.priority = (bit<3>)meta.cqf_priority;
+            } else {
+                meta.cqf_hold = 1;
+                standard_metadata.egress_spec = CQF_HOLD_PORT;
+                standard_metadata.priority = CQF_PRIORITY_BASE - 1;
             }
         } else if (meta.traffic_class == TC_DETERMINISTIC) {
             ports.apply();
@@ -112,6 +113,7 @@ control CqfIngress(inout headers_t hdr,
                     bucket_bytes.write(bucket, used + length);
                     meta.cqf_port = (bit<16>)standard_metadata.egress_spec;
                     meta.cqf_passes = 0;
+                    meta.cqf_ready = 0;
 #ifdef CQF_RECIRCULATE
                     meta.cqf_priority = CQF_PRIORITY_BASE + 1;
                     meta.cqf_release_cycle = target;
@@ -122,6 +124,7 @@ control CqfIngress(inout headers_t hdr,
                     meta.cqf_hold = meta.cqf_offset;
 #endif
                     if (meta.cqf_hold == 1) {
+                        standard_metadata.egress_spec = CQF_HOLD_PORT;
                         standard_metadata.priority = CQF_PRIORITY_BASE - 1;
                     } else {
                         standard_metadata.priority = (bit<3>)meta.cqf_priority;
@@ -131,6 +134,21 @@ control CqfIngress(inout headers_t hdr,
         } else {
             standard_metadata.priority = BEST_EFFORT_PRIORITY;
         }
+    }
+}
+
+/* Egress side of the hold: the egress timestamp is set on every pass (the ingress one is not
+ * refreshed for recirculated packets on BMv2), so the release decision is taken here. */
+control CqfEgress(inout headers_t hdr,
+                  inout local_metadata_t meta,
+                  inout standard_metadata_t standard_metadata) {
+    apply {
+        meta.cqf_passes = meta.cqf_passes + 1;
+        if ((standard_metadata.egress_global_timestamp >> meta.cqf_shift) >= meta.cqf_release_cycle
+                || meta.cqf_passes >= CQF_MAX_HOLD_PASSES) {
+            meta.cqf_ready = 1;
+        }
+        recirculate_preserving_field_list(FL_CQF_HOLD);
     }
 }
 

@@ -79,6 +79,11 @@
 #endif
 #define BEST_EFFORT_PRIORITY 0
 #define CQF_MAX_HOLD_PASSES 4096
+/* Held packets loop through this otherwise unused port (never transmitted: they recirculate),
+ * so that they do not wait behind the real port's traffic. */
+#ifndef CQF_HOLD_PORT
+#define CQF_HOLD_PORT 510
+#endif
 
 /* Traffic classes. */
 #define TC_BEST_EFFORT 0

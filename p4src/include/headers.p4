@@ -223,6 +223,8 @@ struct local_metadata_t {
     @field_list(FL_CQF_HOLD)
     bit<16> cqf_passes;
     @field_list(FL_CQF_HOLD)
+    bit<1>  cqf_ready;      /* held packet: its cycle has opened, send it */
+    @field_list(FL_CQF_HOLD)
     bit<48> ingress_ts;     /* first arrival (kept across recirculation) */
     @field_list(FL_CQF_HOLD)
     bit<16> ingress_port;   /* port of first arrival (kept across recirculation) */

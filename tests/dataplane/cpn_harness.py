@@ -335,3 +335,45 @@ def egress_gateway(nodes: Sequence[tuple[int, int]] = ((1, 1), (2, 1)), **kw) ->
     s.ipv6_route(NODE_PREFIX, 3, MAC["node"], src_mac=MAC["egw"])
     s.ipv6_route("fd00:1::/64", 1, MAC["t3"], src_mac=MAC["egw"])
     return s
+
+
+class Network:
+    """client - IGW(1) - T2(2) - T3(3) - EGW(4) - nodes, on one virtual clock.
+
+    ``client`` is IGW port 1 (``send``/``take`` there), ``nodes`` is EGW port 3; links have a
+    one-way delay of ``link_delay_us``."""
+
+    def __init__(self, link_delay_us: float = 10.0, nodes=((1, 1), (2, 1))):
+        from p4target.switch.clock import VirtualClock
+
+        self.clock = VirtualClock(start_us=1000.0)
+        self.igw = ingress_gateway(clock=self.clock)
+        self.t2 = transit(2, T2_SID, "fc00:0:3::/48", MAC["t3"], clock=self.clock)
+        self.t3 = transit(3, T3_SID, "fc00:0:4::/48", MAC["egw"], clock=self.clock)
+        self.egw = egress_gateway(nodes=nodes, clock=self.clock)
+        for s, up in ((self.t2, MAC["igw"]), (self.t3, MAC["t2"])):
+            s.ipv6_route("fd00:1::/64", 1, up, src_mac=MAC["t3"])
+        self.igw.ports[2].connect(self.t2.ports[1], link_delay_us)
+        self.t2.ports[2].connect(self.t3.ports[1], link_delay_us)
+        self.t3.ports[2].connect(self.egw.ports[1], link_delay_us)
+        self.switches = [self.igw, self.t2, self.t3, self.egw]
+
+    def run(self) -> None:
+        self.clock.run_until_idle()
+
+    def client_send(self, pkt) -> None:
+        self.igw.ports[1].send(bytes(pkt))
+        self.run()
+
+    def node_send(self, pkt) -> None:
+        self.egw.ports[3].send(bytes(pkt))
+        self.run()
+
+    def at_nodes(self) -> list[bytes]:
+        return self.egw.ports[3].take()
+
+    def at_client(self) -> list[bytes]:
+        return self.igw.ports[1].take()
+
+    def packet_ins(self) -> list[bytes]:
+        return self.egw.take().get(CPU_PORT, [])
