@@ -1,5 +1,5 @@
 // Header unions: a union of two headers chosen with a lookahead select; isValid() on the union
-// and its members; making another member valid invalidates the first.
+// and its members; making another member valid invalidates the first; setInvalid().
 #include <core.p4>
 #include <v1model.p4>
 
@@ -36,6 +36,9 @@ control Ing(inout headers_t hdr, inout meta_t meta, inout standard_metadata_t sm
             } else if (hdr.u.b.isValid()) {
                 hdr.info.which = 2;
             }
+        }
+        if (hdr.info.flip == 2) {
+            hdr.u.b.setInvalid();
         }
         if (hdr.info.flip == 1 && hdr.u.a.isValid()) {
             bit<16> v = hdr.u.a.value;

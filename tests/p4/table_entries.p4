@@ -42,6 +42,16 @@ control Ing(inout headers_t hdr, inout meta_t meta, inout standard_metadata_t sm
             priority = 5: _: r2(5);
         }
     }
+    // @priority annotations on entries (same meaning as `priority =`)
+    table annotated {
+        key = { hdr.h.b: ternary; }
+        actions = { r3; }
+        default_action = r3(0xFF);
+        const entries = {
+            @priority(1) 0x0000 &&& 0x0000: r3(0xA1);
+            @priority(3) 0x0F00 &&& 0x0F00: r3(0xA3);
+        }
+    }
     // lpm and exact const entries, plus a non-const list
     table routes {
         key = { hdr.h.b: lpm; }
@@ -56,7 +66,11 @@ control Ing(inout headers_t hdr, inout meta_t meta, inout standard_metadata_t sm
         sm.egress_spec = 1;
         ordered.apply();
         prioritized.apply();
-        routes.apply();
+        if (hdr.h.a == 0x22) {
+            annotated.apply();
+        } else {
+            routes.apply();
+        }
     }
 }
 
