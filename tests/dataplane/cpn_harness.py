@@ -28,13 +28,14 @@ GW_MAC = "02:00:00:00:01:00"
 
 
 @functools.cache
+def cpn_compiled(**defines: str):
+    """cpn.p4 compiled by the embedded compiler (once per set of defines)."""
+    return compile_file(str(CPN_P4), include_dirs=[str(INCLUDE)], defines=dict(defines))
+
+
 def cpn_json(**defines: str) -> dict:
-    """The BMv2 JSON of cpn.p4 (compiled once per set of defines)."""
-    return compile_file(str(CPN_P4), include_dirs=[str(INCLUDE)], defines=dict(defines)).json
-
-
-def cpn_json_with(defines: tuple[tuple[str, str], ...] = ()) -> dict:
-    return cpn_json(**dict(defines))
+    """The BMv2 JSON of cpn.p4."""
+    return cpn_compiled(**defines).json
 
 
 def ip6(a: str | int) -> int:
