@@ -14,6 +14,7 @@ from typing import Any
 from .codegen_control import ControlGenMixin
 from .codegen_expr import ExprGen
 from .codegen_parser import ParserGenMixin
+from .codegen_pipeline import PipelineGenMixin
 from .codegen_prims import PrimGen
 from .errors import ConfigError
 from .hashes import csum16_of_int, make_hash
@@ -37,7 +38,7 @@ class CompiledProgram:
     namespace: dict[str, Any] = field(repr=False, default_factory=dict)
 
 
-class Generator(ParserGenMixin, ControlGenMixin):
+class Generator(ParserGenMixin, ControlGenMixin, PipelineGenMixin):
     def __init__(self, prog: Program, objects: dict[str, Any]):
         self.prog = prog
         self.lines: list[str] = []

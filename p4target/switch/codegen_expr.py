@@ -32,6 +32,7 @@ class Code:
     width: int | None = None  # value known to fit in ``width`` unsigned bits
     signed: bool = False
     static: int | None = None  # header/stack/union index when known at compile time
+    bool_src: str | None = None  # an equivalent boolean expression (for 0/1 values)
 
     def as_data(self) -> str:
         if self.kind == BOOL:
@@ -41,6 +42,8 @@ class Code:
     def as_bool(self) -> str:
         if self.kind == BOOL:
             return self.src
+        if self.bool_src is not None:
+            return self.bool_src
         return f"({self.src} != 0)"
 
 
@@ -169,7 +172,7 @@ class ExprGen:
         if t == "field":
             if v[1] == "$valid$":
                 h = self.prog.header(v[0])
-                return Code(f"(1 if V[{h.index}] else 0)", DATA, 1)
+                return Code(f"(1 if V[{h.index}] else 0)", DATA, 1, bool_src=f"V[{h.index}]")
             return self.field_code(self.prog.field(v))
         if t == "hexstr":
             n = hexstr(v)
@@ -341,7 +344,8 @@ class ExprGen:
         if op == "d2b":
             return Code(self.value(right).as_bool(), BOOL)
         if op == "b2d":
-            return Code(f"(1 if {self.value(right).as_bool()} else 0)", DATA, 1)
+            b = self.value(right).as_bool()
+            return Code(f"(1 if {b} else 0)", DATA, 1, bool_src=b)
         if op in ("dereference_header_stack", "dereference_stack"):
             s = self.value(left)
             idx = self.value(right)

@@ -58,8 +58,26 @@ class Crc:
         self._table = table
         self._mask = mask
         self._refl8 = [_reflect(b, 8) for b in range(256)]
+        # reflected in and out: the LSB-first table gives the same result without reflecting
+        self._rtable = None
+        if config.data_reflected and config.remainder_reflected:
+            rpoly = _reflect(config.polynomial, w)
+            rt = []
+            for b in range(256):
+                rem = b
+                for _ in range(8):
+                    rem = (rem >> 1) ^ rpoly if rem & 1 else rem >> 1
+                rt.append(rem)
+            self._rtable = rt
+            self._rinit = _reflect(config.initial_remainder & mask, w)
 
     def __call__(self, data: bytes) -> int:
+        rt = self._rtable
+        if rt is not None:
+            rem = self._rinit
+            for b in data:
+                rem = rt[(rem ^ b) & 0xFF] ^ (rem >> 8)
+            return (rem ^ self.config.final_xor_value) & self._mask
         c = self.config
         w = c.width
         mask = self._mask
