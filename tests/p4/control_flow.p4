@@ -1,9 +1,10 @@
 // Control flow: if/else, t.apply().hit / .miss, switch (t.apply().action_run) with shared
-// labels and default, exit, return, a sub-control instantiated with a constructor argument.
+// labels and default, exit, return, a sub-control instantiated with a constructor argument
+// (applied twice), hit inside an expression.
 #include <core.p4>
 #include <v1model.p4>
 
-header h_t { bit<8> k; bit<8> mode; bit<8> trace; bit<8> r; bit<8> sub; }
+header h_t { bit<8> k; bit<8> mode; bit<8> trace; bit<8> r; bit<8> sub; bit<8> hitbit; }
 struct headers_t { h_t h; }
 struct meta_t { }
 
@@ -42,6 +43,10 @@ control Ing(inout headers_t hdr, inout meta_t meta, inout standard_metadata_t sm
         key = { hdr.h.k: exact; }
         actions = { NoAction; }
     }
+    table probe3 {
+        key = { hdr.h.k: exact; }
+        actions = { NoAction; }
+    }
 
     apply {
         sm.egress_spec = 1;
@@ -70,7 +75,9 @@ control Ing(inout headers_t hdr, inout meta_t meta, inout standard_metadata_t sm
             return;
         }
         add_ten.apply(hdr.h.sub);
+        add_ten.apply(hdr.h.sub);   // a table-free instance may be applied again
         hdr.h.trace = hdr.h.trace + 1;
+        hdr.h.hitbit = probe3.apply().hit ? 8w0xAA : 8w0x55;   // hit/miss inside an expression
     }
 }
 

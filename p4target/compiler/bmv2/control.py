@@ -25,13 +25,11 @@ def _has_apply(e: Any) -> bool:
 
 
 def _table_applies(e: Any, out: list) -> list:
-    if isinstance(e, A.Call) and e.kind == "table_apply":
+    if isinstance(e, A.Call) and e.kind == "table_apply" and all(x is not e for x in out):
         out.append(e)
     if isinstance(e, A.Expr):
         for c in _children(e):
             _table_applies(c, out)
-        if isinstance(e, A.Member) and isinstance(e.expr, A.Call):
-            _table_applies(e.expr, out)
     return out
 
 
@@ -89,10 +87,8 @@ class ControlLowering:
                 return self.apply_table(c, env, {"*": nxt}, nxt)
             if c.kind == "block_apply":
                 return self.apply_subcontrol(c, env, nxt)
-        if isinstance(s, (A.Assign, A.VarDecl)):
-            raise CompileError.at(
-                s.pos, "table apply results can only be used in if/switch conditions"
-            )
+        if isinstance(s, (A.Assign, A.VarDecl, A.CallStmt)):
+            return self.stmt_with_apply(s, env, nxt)
         raise CompileError.at(s.pos, f"{type(s).__name__} is not supported in a control body")
 
     # -- synthesized action tables -----------------------------------------------------------------
@@ -110,7 +106,11 @@ class ControlLowering:
             if direct is not None:
                 return direct
         b = ActionBuilder(self)
-        inner = env.child(exit_label=Label(), return_label=Label(), call_results={})
+        inner = env.child(
+            exit_label=Label(),
+            return_label=Label(),
+            call_results=dict(env.ctx.get("call_results", {})),
+        )
         self.lower_stmts(stmts, inner, b)
         b.place(inner.ctx["exit_label"])
         return self.synth_table(b, stmts[0].pos, nxt, env)
@@ -233,6 +233,24 @@ class ControlLowering:
             entry = self.synth_table(pre, s.pos, entry, env)
         return entry
 
+    def stmt_with_apply(self: Backend, s: A.Stmt, env: Env, nxt: str | None) -> str | None:
+        """A statement using ``t.apply().hit``/``.miss`` in an expression: apply the table,
+        record hit/miss in a temporary, then run the statement."""
+        e = s.rhs if isinstance(s, A.Assign) else s.init if isinstance(s, A.VarDecl) else s.call
+        applies = _table_applies(e, [])
+        if len(applies) != 1:
+            raise CompileError.at(s.pos, "at most one table apply per statement is supported")
+        member = self._hit_member(e, applies[0])
+        env2 = env.child(call_results=dict(env.ctx.get("call_results", {})))
+        tmp = self.storage.new_scalar(self.temp_name(), T.BOOL)
+        env2.ctx["call_results"][id(member)] = tmp
+        body = self.action_table([s], env2, nxt)
+        set1 = self.assign_const_table(tmp, 1, s.pos, body, env)
+        set0 = self.assign_const_table(tmp, 0, s.pos, body, env)
+        hit = member.name == "hit"
+        targets = {"__HIT__": set1 if hit else set0, "__MISS__": set0 if hit else set1}
+        return self.apply_table(applies[0], env, targets, body)
+
     def _hit_member(self, e: A.Expr, call: A.Call) -> A.Member:
         if isinstance(e, A.Member) and e.expr is call and e.name in ("hit", "miss"):
             return e
@@ -326,14 +344,9 @@ class ControlLowering:
         sub = env.get(c.target.expr.decl)
         if sub is None or not hasattr(sub, "decl") or not isinstance(sub.decl, A.ControlDecl):
             raise CompileError.at(c.pos, "only control instances can be applied here")
-        if sub.applied:
-            raise CompileError.at(
-                c.pos,
-                f"control instance {sub.prefix} is applied more than once; BMv2 needs each table applied once",
-            )
-        sub.applied = True
-        # the instance is applied once: its parameters are bound in the instance's own
-        # environment, which its tables and actions (converted there) see
+        # parameters are bound in the instance's own environment (which its tables and actions,
+        # converted there, see) for the time of this apply; a second apply of an instance
+        # with tables fails on the tables (BMv2 applies each table at most once)
         sub.env.ctx["pipeline"] = env.ctx["pipeline"]
         inner = Env(sub.env, return_next=nxt, call_results={})
         pre: list = []

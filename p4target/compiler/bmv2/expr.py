@@ -332,6 +332,8 @@ class ExprConverter:
             and id(e) in env.ctx.get("call_results", {})
         ):
             return d2b(env.ctx["call_results"][id(e)].json())
+        if e.type == T.BOOL and not self._is_stored(e):
+            raise CompileError.at(e.pos, "this boolean expression is not supported on this target")
         return d2b(self.rvalue(e, env))
 
     def is_valid(self, target: A.Expr, env: Env) -> dict:
