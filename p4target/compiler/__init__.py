@@ -58,8 +58,7 @@ def _compile(source: str | None, filename: str, include_dirs, defines) -> Compil
 
     tracker: dict[str, Pos | None] = {"pos": None}
     try:
-        fe = run_frontend(source, filename, list(include_dirs or []), dict(defines or {}))
-        fe.checker.tracker = tracker
+        fe = run_frontend(source, filename, list(include_dirs or []), dict(defines or {}), tracker)
         sources = {filename: source} if source is not None else {}
         be = Backend(fe, sources)
         be.tracker = tracker

@@ -142,6 +142,7 @@ class Checker(ExprChecker):
 
     def check_stmt(self, s: A.Stmt, scope: Scope, ctx: dict) -> None:
         kind = ctx["kind"]
+        self.tracker["pos"] = s.pos
         if isinstance(s, A.Block):
             self.check_block(s, scope, ctx)
         elif isinstance(s, A.Assign):

@@ -80,6 +80,7 @@ class TypeResolver:
         self.enum_types: dict[int, T.TEnum] = {}
         self.typedefs: dict[int, T.Type] = {}
         self.builtin_files: set[str] = set()
+        self.tracker: dict = {"pos": None}
         for st in ("accept", "reject"):
             self.globals.names[st] = BuiltinConst(st, T.STATE, st)
 

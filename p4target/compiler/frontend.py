@@ -24,12 +24,15 @@ def run_frontend(
     filename: str,
     include_dirs: list[str] | None = None,
     defines: dict[str, str] | None = None,
+    tracker: dict | None = None,
 ) -> FrontEnd:
     """Parse and check ``source`` (or the file ``filename`` when source is None)."""
     pp = Preprocessor(include_dirs, defines)
     out = pp.run_file(filename) if source is None else pp.run_text(source, filename)
     program = parse(tokenize(out))
     checker = Checker()
+    if tracker is not None:
+        checker.tracker = tracker
     checker.builtin_files = {
         f for f, _ in set(out.origins) if f.endswith(("core.p4", "v1model.p4")) and _is_builtin(f)
     }

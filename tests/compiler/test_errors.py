@@ -345,3 +345,16 @@ def test_internal_error_is_reported_not_raised(monkeypatch, capsys, tmp_path):
     err = capsys.readouterr().err
     assert "internal compiler error: RuntimeError: simulated bug" in err
     assert "Traceback" not in err
+
+
+def test_internal_error_carries_the_position(monkeypatch):
+    from p4target.compiler import InternalCompilerError, compile_source
+    from p4target.compiler.bmv2 import externs
+
+    def boom(self, *args, **kwargs):
+        raise KeyError("simulated")
+
+    monkeypatch.setattr(externs.ExternLowering, "extern_call", boom)
+    with pytest.raises(InternalCompilerError) as exc:
+        compile_source(program(apply="        hdr.h.a = 1;\n        mark_to_drop(sm);"), "ice.p4")
+    assert (exc.value.pos.file, exc.value.pos.line) == ("ice.p4", 14)

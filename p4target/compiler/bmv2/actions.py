@@ -84,6 +84,7 @@ class StmtLowering:
             self.lower_stmt(s, env, b)
 
     def lower_stmt(self: Backend, s: A.Stmt, env: Env, b: ActionBuilder) -> None:
+        self.tracker["pos"] = s.pos
         if isinstance(s, A.Block):
             inner = env.child()
             self.lower_stmts(s.stmts, inner, b)

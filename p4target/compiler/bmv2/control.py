@@ -69,6 +69,7 @@ class ControlLowering:
         return entry
 
     def lower_ctl_stmt(self: Backend, s: A.Stmt, env: Env, nxt: str | None) -> str | None:
+        self.tracker["pos"] = s.pos
         if isinstance(s, A.Block):
             return self.lower_seq(s.stmts, env.child(), nxt)
         if isinstance(s, A.If):

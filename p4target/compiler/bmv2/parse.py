@@ -130,6 +130,7 @@ class ParserLowering:
 
     # -- statements ------------------------------------------------------------------------------
     def parser_stmt(self: Backend, s: A.Stmt, env: Env, ops: list[dict]) -> None:
+        self.tracker["pos"] = s.pos
         if isinstance(s, A.VarDecl):
             loc = env.get(s)
             if loc is None:

@@ -58,6 +58,7 @@ class SubBlock:
 class Backend(StmtLowering, ExternLowering, ControlLowering, ParserLowering, TableLowering):
     def __init__(self, fe: FrontEnd, sources: dict[str, str] | None = None):
         self.fe = fe
+        self.tracker: dict = {"pos": None}
         checker = fe.checker
         self.checker = checker
         self.error_type = checker.error_type
