@@ -240,10 +240,25 @@ class ControlMixin(TableControlMixin):
         with self.lock:
             self.tm.set_link_rate(port, bps)
 
-    def set_cqf(self: Switch, port: int, cycle_us: float | None, t0_us: float = 0.0) -> None:
-        """CQF gate mode on ``port`` (cycle ``cycle_us``; None turns it off)."""
+    def set_cqf(
+        self: Switch,
+        port: int,
+        cycle_us: float | None,
+        t0_us: float = 0.0,
+        queues: tuple[int, int] = (0, 1),
+    ) -> None:
+        """CQF gate mode on ``port``: cycle ``cycle_us`` from ``t0_us``; ``queues[c % 2]`` is the
+        one of the pair open in cycle ``c``; None turns it off."""
         with self.lock:
-            self.tm.set_cqf(port, cycle_us, t0_us)
+            self.tm.set_cqf(port, cycle_us, t0_us, queues)
+
+    def set_recirculate_delay(self: Switch, delay_us: float) -> None:
+        """Recirculated packets re-enter ingress ``delay_us`` after leaving egress (default 0,
+        as in BMv2; a delay lets recirculation loops that wait for a time make progress on a
+        virtual clock)."""
+        if delay_us < 0:
+            raise BadValueError("delay must be non-negative")
+        self.recirculate_delay_us = float(delay_us)
 
     def set_priority_queues(self: Switch, n: int) -> None:
         with self.lock:

@@ -276,7 +276,13 @@ class DatapathMixin:
             fl_id = P.recirc
             R = Pkt(data, 0)
             self._count("recirculate")
-            self.clock.call_at(now, self._locked_ingress, R, PKT_INSTANCE_TYPE_RECIRC, (F, fl_id))
+            self.clock.call_at(
+                now + self.recirculate_delay_us,
+                self._locked_ingress,
+                R,
+                PKT_INSTANCE_TYPE_RECIRC,
+                (F, fl_id),
+            )
             return None
         return data
 

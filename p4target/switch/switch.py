@@ -84,6 +84,7 @@ class Switch(DatapathMixin, ControlMixin):
         self.lock = threading.RLock()
         self.cpu_port = cpu_port
         self.drop_port = drop_port
+        self.recirculate_delay_us = 0.0
         self.log_console = log_console
         self.rng = random.Random(seed)
         self.ports: dict[int, Port] = {}

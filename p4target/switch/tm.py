@@ -9,10 +9,11 @@
 * A queue may be rate-limited in packets per second (BMv2 ``set_queue_rate``); a port may
   have a link rate in bits per second (serialisation: the next packet starts when the
   previous one is on the wire), which BMv2 does not model but emulated networks need.
-* CQF gate mode (IEEE 802.1Qch) per port: with cycle length ``T`` µs and origin ``t0``, during
-  cycle ``c = floor((now - t0) / T)`` only queue ``c mod 2`` of queues 0 and 1 may transmit;
-  queues 2 and up are not gated.  A packet sent after the first open window of its queue
-  following its enqueue counts as a CQF overrun.
+* CQF gate mode (IEEE 802.1Qch) per port: with cycle length ``T`` µs, origin ``t0`` and a pair
+  of queues ``(q0, q1)`` (default ``(0, 1)``), during cycle ``c = floor((now - t0) / T)`` only
+  ``q0`` (c even) or ``q1`` (c odd) of the pair may transmit; other queues are not gated.  A
+  packet sent after the first open window of its queue following its enqueue counts as a CQF
+  overrun.
 
 Timestamps are microseconds on the switch clock: ``enq_timestamp``, ``enq_qdepth`` at enqueue,
 ``deq_timedelta`` and ``deq_qdepth`` at dequeue (when egress processing starts).
@@ -61,7 +62,7 @@ class EgressPort:
         self.next_ok = [0.0] * nq
         self.link_bps = 0.0
         self.busy_until = 0.0
-        self.cqf: tuple[float, float] | None = None  # (cycle_us, t0)
+        self.cqf: tuple[float, float, int, int] | None = None  # (cycle_us, t0, q_even, q_odd)
         self.sched_at = math.inf  # time of the pending service event
         self.token = 0  # identifies the pending service event (older ones are stale)
         self.direct = True  # no link rate, queue rate or CQF: idle packets skip the queues
@@ -152,7 +153,13 @@ class TrafficManager:
         ep.link_bps = float(bps)
         ep.update_direct()
 
-    def set_cqf(self, port: int, cycle_us: float | None, t0_us: float = 0.0) -> None:
+    def set_cqf(
+        self,
+        port: int,
+        cycle_us: float | None,
+        t0_us: float = 0.0,
+        queues: tuple[int, int] = (0, 1),
+    ) -> None:
         ep = self.port(port)
         if cycle_us is None or cycle_us == 0:
             ep.cqf = None
@@ -160,8 +167,11 @@ class TrafficManager:
             return
         if cycle_us < 0:
             raise BadValueError("CQF cycle must be positive")
-        ep.resize(max(2, len(ep.queues)), self.default_depth)
-        ep.cqf = (float(cycle_us), float(t0_us))
+        q0, q1 = (int(q) for q in queues)
+        if q0 == q1 or not (0 <= q0 < MAX_QUEUES and 0 <= q1 < MAX_QUEUES):
+            raise BadValueError(f"CQF needs two distinct queues in [0, {MAX_QUEUES}), got {queues}")
+        ep.resize(max(q0, q1, len(ep.queues) - 1) + 1, self.default_depth)
+        ep.cqf = (float(cycle_us), float(t0_us), q0, q1)
         ep.update_direct()
 
     def set_nb_queues(self, n: int) -> None:
@@ -211,10 +221,11 @@ class TrafficManager:
                 ep.tx_bytes += len(data)
                 self.transmit(port, data)
             return True
-        if ep.cqf is not None and priority < 2:
-            T, t0 = ep.cqf
-            c = math.floor((now - t0) / T)
-            P.cqf_deadline = c if c % 2 == priority else c + 1
+        cqf = ep.cqf
+        if cqf is not None and (priority == cqf[2] or priority == cqf[3]):
+            c = math.floor((now - cqf[1]) / cqf[0])
+            parity = 0 if priority == cqf[2] else 1
+            P.cqf_deadline = c if c % 2 == parity else c + 1
         q.append(P)
         ep.qlen += 1
         if now < ep.sched_at:
@@ -231,9 +242,11 @@ class TrafficManager:
             self.transmit(port, data)
 
     def _gate_open_at(self, ep: EgressPort, q: int, now: float) -> float:
-        T, t0 = ep.cqf  # type: ignore[misc]
+        """When gated queue ``q`` may next transmit (``now`` if open)."""
+        T, t0, q0, _q1 = ep.cqf  # type: ignore[misc]
+        parity = 0 if q == q0 else 1
         c = math.floor((now - t0) / T)
-        if c % 2 == q:
+        if c % 2 == parity:
             return now
         return t0 + (c + 1) * T
 
@@ -258,7 +271,8 @@ class TrafficManager:
                 if not queues[qi]:
                     continue
                 t = ep.next_ok[qi]
-                if ep.cqf is not None and qi < 2:
+                cqf = ep.cqf
+                if cqf is not None and (qi == cqf[2] or qi == cqf[3]):
                     t = max(t, self._gate_open_at(ep, qi, now))
                 if t <= now:
                     pick = qi
@@ -274,9 +288,9 @@ class TrafficManager:
             rate = ep.rate_pps[pick]
             if rate:
                 ep.next_ok[pick] = max(now, ep.next_ok[pick]) + 1e6 / rate
-            if ep.cqf is not None and pick < 2:
-                T, t0 = ep.cqf
-                if math.floor((now - t0) / T) > P.cqf_deadline:
+            cqf = ep.cqf
+            if cqf is not None and (pick == cqf[2] or pick == cqf[3]):
+                if math.floor((now - cqf[1]) / cqf[0]) > P.cqf_deadline:
                     ep.cqf_overruns += 1
                     self.count("cqf_overrun")
             P.deq_depth = len(queues[pick])

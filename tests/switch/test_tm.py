@@ -143,3 +143,16 @@ def test_two_switches_over_a_delayed_link() -> None:
     clock.run_until_idle()
     (d,) = b_out.take()
     assert decode(d)["igts"] == 55 and list(b_out.received_at) in ([], [55.0])
+
+
+def test_cqf_on_a_queue_pair_leaves_other_queues_ungated() -> None:
+    sw = Switch(prog(), priority_queues=8)
+    port = sw.add_port(1)
+    sw.set_cqf(1, 100.0, queues=(6, 7))
+    sw.advance(10)  # cycle 0: queue 6 open, 7 closed
+    sw.receive(0, pkt(7, 1))
+    sw.receive(0, pkt(6, 2))
+    sw.receive(0, pkt(0, 3))  # best effort: not gated
+    sw.run_until_idle()
+    got = [(decode(d)["seq"], t) for d, t in zip(port.received, port.received_at, strict=True)]
+    assert got == [(2, 10.0), (3, 10.0), (1, 100.0)]
