@@ -406,11 +406,16 @@ class ExprGen:
     # -- assignment ------------------------------------------------------------------------------
 
     def lvalue(self, tv: Any) -> tuple[str, int, bool]:
-        """Target of an assignment: (source of the slot, width, signed)."""
+        """Target of an assignment: (source of the slot, width, signed).
+
+        A ``$valid$`` target (p4c writes one when it reads a whole header with lookahead)
+        gives the slot ``"$valid$<header index>"``, which :meth:`store` turns into a
+        validity update."""
         t = tv.get("type")
         if t == "field":
             if tv["value"][1] == "$valid$":
-                raise ConfigError("cannot assign to a $valid$ field")
+                h = self.prog.header(tv["value"][0])
+                return f"$valid${h.index}", 1, False
             f = self.prog.field(tv["value"])
             return f"F[{f.index}]", f.width, f.signed
         c = self.value(tv)
@@ -440,6 +445,11 @@ class ExprGen:
 
     def store(self, slot: str, width: int, signed: bool, value: Code) -> str:
         """A statement storing ``value`` into ``slot`` with BMv2's truncation rules."""
+        if slot.startswith("$valid$"):
+            h = int(slot[len("$valid$") :])
+            if self.prog.headers[h].siblings:
+                return f"_assign_valid(V, {h}, {value.as_data()})"
+            return f"V[{h}] = bool({value.as_data()} & 1)"
         v = value.as_data()
         if signed:
             return f"{slot} = _sx({v}, {width})"

@@ -47,8 +47,10 @@ def hexstr(value: Any) -> int:
     neg = text.startswith("-")
     if neg:
         text = text[1:]
+    if text.lower().startswith("0x"):
+        text = text[2:]
     try:
-        v = int(text, 16) if text.lower().startswith("0x") else int(text, 0)
+        v = int(text, 16)  # BMv2 reads every hexstr as hexadecimal, "0x" or not
     except ValueError as exc:
         raise ConfigError(f"bad hex string {value!r}") from exc
     return -v if neg else v

@@ -51,6 +51,12 @@ def build_helpers(prog: Program, rng: random.Random, log_sink: Any) -> dict[str,
         for s in siblings[h]:
             V[s] = False
 
+    def assign_valid(V: list[bool], h: int, value: int) -> None:
+        if value & 1:
+            set_valid(V, h)
+        else:
+            V[h] = False
+
     def assign_header(F: list[int], V: list[bool], P: Any, dst: int, src: int) -> None:
         if not V[src]:
             V[dst] = False
@@ -239,6 +245,7 @@ def build_helpers(prog: Program, rng: random.Random, log_sink: Any) -> dict[str,
     ns = dict(RUNTIME_HELPERS)
     ns.update(
         _set_valid=set_valid,
+        _assign_valid=assign_valid,
         _assign_header=assign_header,
         _copy_header_raw=copy_header_raw,
         _assign_union=assign_union,

@@ -199,3 +199,44 @@ def test_truncated_inputs_never_raise(n: int) -> None:
     sw = Switch(vl_prog())
     assert run(sw, bytes([3, 1, 2, 3, 4])[:n]) is not None
     assert sw.stats()["drops"].get("internal_error", 0) == 0
+
+
+def test_p4c_lookahead_of_a_header_and_ipv4_options_varbit() -> None:
+    """What p4c emits for ``lookahead<hdr_t>()`` (a set of ``$valid$``) and for IPv4 with
+    options as ``varbit`` (extract_VL with a computed length), hexstrs without ``0x``."""
+    p = Prog()
+    p.add_header_type("peek_t", [["version", 4, False], ["ihl", 4, False]])
+    p.add_header_type(
+        "ipv4_t",
+        [["version", 4, False], ["ihl", 4, False], ["rest", 152, False], ["options", "*"]],
+        max_length=60,
+    )
+    p.add_header("peek", "peek_t")
+    p.add_header("ipv4", "ipv4_t")
+    tmp = p.add_scalar("tmp", 8)
+    nbits = op("<<", op("-", op("<<", fld("peek", "ihl"), const(2)), const(20)), const(3))
+    p.add_state(
+        "start",
+        [
+            {"op": "set", "parameters": [tmp, {"type": "lookahead", "value": [0, 8]}]},
+            {"op": "set", "parameters": [fld("peek", "ihl"), op("&", tmp, const(0xF))]},
+            {"op": "set", "parameters": [fld("peek", "$valid$"), const(1)]},
+            {
+                "op": "verify",
+                "parameters": [
+                    op(">=", fld("peek", "ihl"), const(5)),
+                    {"type": "hexstr", "value": "10"},
+                ],
+            },
+            {"op": "extract_VL", "parameters": [{"type": "regular", "value": "ipv4"}, nbits]},
+        ],
+    )
+    p.deparse_order = ["ipv4"]
+    with_error_byte(p)
+    sw = Switch(p.json())
+    hdr20 = bytes([0x45]) + bytes(19)
+    assert run(sw, hdr20 + b"pay") == bytes([0]) + hdr20 + b"pay"
+    hdr24 = bytes([0x46]) + bytes(19) + b"\x01\x02\x03\x04"
+    assert run(sw, hdr24 + b"pay") == bytes([0]) + hdr24 + b"pay"
+    # ihl 4: verify fails with error 0x10 (a hexstr without 0x is still hexadecimal)
+    assert run(sw, bytes([0x44]) + bytes(19)) == bytes([0x10, 0x44]) + bytes(19)
