@@ -68,12 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     for spec in args.interface:
         num, _, iface = spec.partition("@")
         sw.add_port(int(num), iface)
-    srv = serve(sw, args.grpc_server_addr, args.device_id, args.p4info)
-    print(f"P4Runtime server on {srv.address}, device id {args.device_id}", flush=True)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
-    done.wait()
+    srv = serve(sw, args.grpc_server_addr, args.device_id, args.p4info)
+    print(f"P4Runtime server on {srv.address}, device id {args.device_id}", flush=True)
+    while not done.wait(0.5):
+        pass
     srv.stop()
     sw.close()
     sw.clock.close()

@@ -169,5 +169,12 @@ class Arbitration:
         r = self.roles.get(s.role if s.role is not None else "")
         return r is not None and r.primary is s
 
+    def close_all(self) -> None:
+        """End every stream of this device (server shutdown)."""
+        with self.lock:
+            sessions = [s for r in self.roles.values() for s in r.sessions]
+        for s in sessions:
+            s.close()
+
     def primaries(self) -> list[Session]:
         return [r.primary for r in self.roles.values() if r.primary is not None]

@@ -5,6 +5,8 @@ timeout notifications)."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import logging
 import threading
@@ -181,7 +183,7 @@ class Device:
     def write(self, req: Any) -> list[P4RTError | None] | None:
         """Apply a WriteRequest; None when every update succeeded, else one error (or None)
         per update.  RPC-wide problems raise P4RTError."""
-        with self.lock:
+        with self.lock, _no_gc():
             self.arbitration.check_primary(req.role, election_id(req))
             state = self.state
             if state is None:
@@ -356,6 +358,20 @@ class Device:
         msg.idle_timeout_notification.timestamp = time.time_ns()
         for s in self.arbitration.primaries():
             s.send(msg)
+
+
+@contextlib.contextmanager
+def _no_gc():
+    """Defer cyclic garbage collection while a batch is applied: the translation allocates
+    many small objects, and full collections over the (large) program heap would otherwise
+    cost about a third of the write throughput.  Reference counting still frees memory."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _enc(v: int, w: tuple[int, bool]) -> bytes:

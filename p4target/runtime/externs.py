@@ -12,13 +12,12 @@ from p4target.protos import p4runtime_pb2
 from .codec import decode_sint, decode_uint, encode_sint, encode_uint
 from .errors import Code, P4RTError, invalid, not_found, unimplemented
 from .matches import value_set_member
-from .pipeline import TableSpec
+from .pipeline import UPDATE, TableSpec
 from .tables import ALWAYS_GREEN, counter_data, meter_config, meter_rates
 
 if TYPE_CHECKING:  # pragma: no cover
     from .state import State, Txn
 
-UPDATE = p4runtime_pb2.Update
 DIGEST_UNLIMITED = 1 << 16  # max_list_size 0 ("no limit") with a timeout
 
 

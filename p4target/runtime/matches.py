@@ -31,6 +31,17 @@ def decode_key(spec: TableSpec, matches: Sequence[Any]) -> tuple[Canon, list[Any
 def _decode(
     where: str, fields: list[FieldSpec], by_id: dict[int, FieldSpec], matches: Sequence[Any]
 ) -> tuple[Canon, list[Any]]:
+    if len(matches) == len(fields):  # fast path: every field, in P4Info order
+        canon: list[Any] = []
+        key: list[Any] = []
+        for f, fm in zip(fields, matches, strict=True):
+            if fm.field_id != f.id:
+                break
+            c, k = _field(where, f, fm)
+            canon.append(c)
+            key.append(k)
+        else:
+            return tuple(canon), key
     given: dict[int, Any] = {}
     for fm in matches:
         fid = fm.field_id
@@ -39,8 +50,8 @@ def _decode(
         if fid in given:
             raise invalid(f"{where}: match field id {fid} given twice")
         given[fid] = fm
-    canon: list[Any] = []
-    key: list[Any] = []
+    canon = []
+    key = []
     for f in fields:
         fm = given.get(f.id)
         c, k = _field(where, f, fm)
@@ -188,6 +199,16 @@ def decode_params(p: Pipeline, act: Any) -> tuple[int, ...]:
     a = p.actions[act.action_id]
     params = act.params
     specs = a.params
+    if len(params) == len(specs):  # fast path: parameters in P4Info order
+        out = []
+        for q, (pid, _n, width) in zip(params, specs, strict=True):
+            v = q.value
+            x = int.from_bytes(v, "big")
+            if q.param_id != pid or not v or x >> width:
+                break
+            out.append(x)
+        else:
+            return tuple(out)
     if len(params) != len(specs):
         raise invalid(f"action {a.name}: {len(specs)} parameters expected, got {len(params)}")
     values = [0] * len(specs)

@@ -30,6 +30,12 @@ _JSON_KINDS = {
 SCOPE = p4info_pb2.ActionRef.Scope
 
 
+class UPDATE:
+    """p4.v1.Update.Type values as plain ints (enum-wrapper lookups are slow on hot paths)."""
+
+    INSERT, MODIFY, DELETE = 1, 2, 3
+
+
 @dataclass
 class FieldSpec:
     id: int

@@ -12,11 +12,11 @@ from p4target.switch import EntryNotFoundError
 
 from .codec import decode_uint, encode_uint
 from .errors import Code, P4RTError, invalid, not_found, unimplemented
+from .pipeline import UPDATE
 
 if TYPE_CHECKING:  # pragma: no cover
     from .state import State, Txn
 
-UPDATE = p4runtime_pb2.Update
 CLONE_MGID_BASE = 0x8000
 MAX_SESSION_ID = 0x7FFF
 MAX_INSTANCE = 0xFFFF

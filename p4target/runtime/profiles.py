@@ -11,12 +11,11 @@ from p4target.protos import p4runtime_pb2
 
 from .errors import Code, P4RTError, denied, invalid, not_found, unimplemented
 from .matches import decode_action, decode_params, encode_action
-from .pipeline import SCOPE, ProfileSpec, TableSpec
+from .pipeline import SCOPE, UPDATE, ProfileSpec, TableSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from .state import State, Txn
 
-UPDATE = p4runtime_pb2.Update
 MAX_GROUP_SLOTS = 1 << 16  # sum of weights of one group (each weight unit is a selector slot)
 
 

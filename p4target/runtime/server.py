@@ -94,6 +94,8 @@ class RuntimeServer:
 
     def stop(self, grace: float | None = 0.5) -> None:
         """Stop serving (open streams end) and detach from the switches."""
+        for dev in self.service.devices.values():
+            dev.arbitration.close_all()
         self.server.stop(grace).wait()
         for dev in self.service.devices.values():
             dev.close()

@@ -12,7 +12,7 @@ import grpc
 from p4target.protos import p4runtime_pb2, p4runtime_pb2_grpc
 
 from .device import Device
-from .errors import P4RTError, abort_with_status, batch_status
+from .errors import P4RTError, abort_with_status, batch_status, from_exception
 from .stream import run_stream
 
 log = logging.getLogger("p4target.runtime")
@@ -34,6 +34,13 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
             context.abort(grpc.StatusCode.NOT_FOUND, f"unknown device id {device_id}")
         return dev  # type: ignore[return-value]
 
+    @staticmethod
+    def _abort(context: grpc.ServicerContext, exc: Exception) -> None:
+        err = from_exception(exc)
+        if not isinstance(exc, P4RTError):
+            log.error("internal error while serving a P4Runtime request", exc_info=exc)
+        context.abort(err.code, err.message)
+
     def Capabilities(self, request: Any, context: grpc.ServicerContext) -> Any:
         return p4runtime_pb2.CapabilitiesResponse(p4runtime_api_version=API_VERSION)
 
@@ -41,8 +48,8 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
         dev = self._device(request.device_id, context)
         try:
             dev.set_pipeline(request)
-        except P4RTError as exc:
-            context.abort(exc.code, exc.message)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a status
+            self._abort(context, exc)
         return p4runtime_pb2.SetForwardingPipelineConfigResponse()
 
     def GetForwardingPipelineConfig(self, request: Any, context: grpc.ServicerContext) -> Any:
@@ -52,8 +59,8 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
         dev = self._device(request.device_id, context)
         try:
             errors = dev.write(request)
-        except P4RTError as exc:
-            context.abort(exc.code, exc.message)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a status
+            self._abort(context, exc)
         if errors is not None:
             abort_with_status(context, batch_status(errors, "Write failure"))
         return p4runtime_pb2.WriteResponse()
@@ -62,8 +69,8 @@ class P4RuntimeService(p4runtime_pb2_grpc.P4RuntimeServicer):
         dev = self._device(request.device_id, context)
         try:
             entities, errors = dev.read(request)
-        except P4RTError as exc:
-            context.abort(exc.code, exc.message)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a status
+            self._abort(context, exc)
         for i in range(0, len(entities), READ_CHUNK):
             yield p4runtime_pb2.ReadResponse(entities=entities[i : i + READ_CHUNK])
         if errors is not None:

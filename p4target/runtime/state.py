@@ -13,12 +13,10 @@ from p4target.switch import Switch
 
 from .errors import invalid, unimplemented
 from .externs import ExternMixin
-from .pipeline import Pipeline
+from .pipeline import UPDATE, Pipeline
 from .pre import PreMixin
 from .profiles import ProfileMixin
 from .tables import TableMixin
-
-UPDATE = p4runtime_pb2.Update
 
 
 class Txn:

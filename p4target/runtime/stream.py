@@ -5,6 +5,7 @@ stream errors) back to it."""
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -96,7 +97,12 @@ def run_stream(
     threading.Thread(target=reader, name="p4rt-stream", daemon=True).start()
     try:
         while True:
-            item = session.out.get()
+            try:
+                item = session.out.get(timeout=0.5)
+            except queue.Empty:
+                if not context.is_active():  # cancelled or server stopping
+                    break
+                continue
             if item is CLOSE:
                 break
             if isinstance(item, Terminate):

@@ -17,12 +17,11 @@ from .matches import (
     encode_action,
     encode_key,
 )
-from .pipeline import TableSpec
+from .pipeline import UPDATE, TableSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from .state import State, Txn
 
-UPDATE = p4runtime_pb2.Update
 # A direct meter set to these rates marks every packet GREEN: how an entry's meter goes back
 # to its default configuration (the switch has no per-entry meter reset).
 ALWAYS_GREEN = [(1e12, 1 << 62), (1e12, 1 << 62)]

@@ -269,4 +269,4 @@ def test_command_line_no_p4(router_prog):
             c.close()
     finally:
         proc.terminate()
-        assert proc.wait(timeout=10) == 0
+        assert proc.wait(timeout=30) == 0
