@@ -84,7 +84,9 @@ class DeviceHead:
         return feats @ self.w + self.b + resid @ self.v
 
     def predict_ms(self, pen: np.ndarray, resid: np.ndarray) -> np.ndarray:
-        return self.predict_z(pen, resid) * self.std_ms + self.mean_ms
+        """Latency (ms), floored at a thousandth of the device's mean (never zero or negative)."""
+        ms = self.predict_z(pen, resid) * self.std_ms + self.mean_ms
+        return np.maximum(ms, 1e-3 * abs(self.mean_ms))
 
 
 @dataclass(frozen=True)

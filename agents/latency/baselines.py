@@ -74,13 +74,14 @@ class _GCN(nn.Module):
             nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True)
         )
         self.drop = nn.Dropout(dropout)
-        self.out = nn.Linear(hidden, 1)
+        self.out = nn.Linear(2 * hidden, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = x
         for conv in self.convs:
             h = self.drop(torch.relu(conv(self.agg @ h)))
-        return self.out(h[:, N_LAYERS - 1]).squeeze(-1)
+        # readout: the output layer and a global (mean) node, as BRP-NAS reads a global node
+        return self.out(torch.cat([h[:, N_LAYERS - 1], h.mean(dim=1)], dim=-1)).squeeze(-1)
 
 
 @dataclass
@@ -91,7 +92,7 @@ class BRPNASGCN:
     layers: int = 4
     dropout: float = 0.2
     epochs: int = 300
-    lr: float = 1e-3
+    lr: float = 3e-3
     weight_decay: float = 5e-4
     seed: int = 0
     name: str = "brpnas"

@@ -56,6 +56,9 @@ def _cmd_train_base(args: argparse.Namespace) -> int:
     predictor = LatencyPredictor.train(
         table, devices, _train_config(args), state_path=state, progress=not args.quiet
     )
+    # the command as a user types it (sys.argv[0] is __main__.py's path under -m)
+    argv = [Path(a).name if a == str(args.csv) else a for a in sys.argv[1:]]
+    predictor.provenance["command"] = " ".join(["python -m agents.latency", *argv])
     stem = predictor.save(out)
     state.unlink(missing_ok=True)
     print(
@@ -129,12 +132,14 @@ def _cmd_table5(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_base_options(p: argparse.ArgumentParser) -> None:
+def _add_base_options(p: argparse.ArgumentParser, seed_flag: str = "--base-seed") -> None:
     from agents.latency.train import TrainConfig
 
     d = TrainConfig()
     p.add_argument("--epochs", type=int, default=d.epochs, help=f"base-model epochs ({d.epochs})")
-    p.add_argument("--base-seed", type=int, default=d.seed, help="seed of base-model training")
+    p.add_argument(
+        seed_flag, dest="base_seed", type=int, default=d.seed, help="seed of base-model training"
+    )
     p.add_argument("--max-cells", type=int, default=None, help="train on a seeded subset of cells")
     p.add_argument(
         "--exclude", nargs="*", default=None, help="devices (or globs) kept out of training"
@@ -166,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     tb.add_argument(
         "--out", type=Path, default=None, help="checkpoint stem (default: the shipped one)"
     )
-    _add_base_options(tb)
+    _add_base_options(tb, seed_flag="--seed")
     tb.set_defaults(func=_cmd_train_base)
 
     ts = sub.add_parser("tsft", help="adapt to one device of TARGET.csv and score it (JSON line)")

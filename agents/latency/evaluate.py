@@ -9,6 +9,7 @@ used for scoring alone.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,10 +65,11 @@ def score_device(
     n_labelled: int = 50,
     seed: int = 0,
     cfg: AdaptConfig | None = None,
-    baselines: bool = True,
+    baselines: bool | Sequence[str] = True,
 ) -> DeviceScore:
     """Adapt to ``device`` from ``n_labelled`` seeded cells of (``ops``, ``latency_ms``); score
-    TSFT, its stage-1 model, the base model and the baselines on the remaining cells."""
+    TSFT, its stage-1 model, the base model and the baselines (all, or those named) on the
+    remaining cells."""
     latency_ms = np.asarray(latency_ms, dtype=np.float64)
     lab = pick_labelled(len(latency_ms), n_labelled, seed)
     rest = np.ones(len(latency_ms), dtype=bool)
@@ -93,7 +95,10 @@ def score_device(
     del predictor.heads[name], predictor.heads[f"{name}@stage1"]
     fit_s: dict[str, float] = {}
     if baselines:
+        wanted = None if baselines is True else set(baselines)
         for model in all_baselines(seed):
+            if wanted is not None and model.name not in wanted:
+                continue
             t0 = time.perf_counter()
             model.fit(ops[lab], y_l)
             fit_s[model.name] = time.perf_counter() - t0

@@ -220,7 +220,7 @@ class LatencyPredictor:
         ref = self.heads[self.base_devices[0]]
         feats = pen @ ref.head_weight.T + ref.head_bias
         z = feats @ mu[:-1] + mu[-1]
-        return z * std_ms + mean_ms
+        return np.maximum(z * std_ms + mean_ms, 1e-3 * abs(mean_ms))
 
     # ---------------------------------------------------------------- adaptation
     def adapt(

@@ -74,8 +74,12 @@ def train_base(
     state_path: str | Path | None = None,
     progress: bool = True,
     threads: int | None = None,
+    stop_after: int | None = None,
 ) -> BaseModel:
-    """Train ``f(cell, device)`` on ``devices`` of ``table``; resumable through ``state_path``."""
+    """Train ``f(cell, device)`` on ``devices`` of ``table``; resumable through ``state_path``.
+
+    ``stop_after`` ends this call after that many epochs (training continues from
+    ``state_path`` next time), e.g. to spread training over several short sessions."""
     devices = tuple(devices)
     if not devices:
         raise ValueError("the base model needs at least one training device")
@@ -128,6 +132,8 @@ def train_base(
         total=cfg.epochs,
     )
     for epoch in bar:
+        if stop_after is not None and epoch - start >= stop_after:
+            break
         net.train()
         perm = rng.permutation(train_idx)
         total = 0.0
