@@ -80,9 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--cqf",
         action="append",
         default=[],
-        metavar="PORT@CYCLE_US",
+        metavar="PORT@CYCLE_US[:Q0,Q1]",
         type=lambda t: _port_value(t, "--cqf"),
-        help="CQF gate mode on a port",
+        help="CQF gate mode on a port, gating the queue pair Q0,Q1 (default 0,1)",
+    )
+    ap.add_argument(
+        "--recirculate-delay",
+        type=float,
+        default=0.0,
+        metavar="US",
+        help="latency of one recirculation / resubmission pass (default 0, as BMv2)",
     )
     return ap
 
@@ -103,8 +110,13 @@ def build_switch(args: argparse.Namespace) -> Switch:
         sw.set_queue_depth(None, args.queue_depth)
     for port, bps in args.link_rate:
         sw.set_link_rate(port, float(bps))
-    for port, cycle in args.cqf:
-        sw.set_cqf(port, float(cycle))
+    for port, spec in args.cqf:
+        cycle, _, pair = spec.partition(":")
+        queues = tuple(int(q) for q in pair.split(",")) if pair else (0, 1)
+        if len(queues) != 2:
+            raise SystemExit(f"error: --cqf {port}@{spec}: give two queues, e.g. 6,7")
+        sw.set_cqf(port, float(cycle), queues=queues)  # type: ignore[arg-type]
+    sw.set_recirculate_delay(args.recirculate_delay)
     for port, iface in args.interface:
         sw.add_port(port, iface)
     return sw

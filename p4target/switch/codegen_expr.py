@@ -256,6 +256,8 @@ class ExprGen:
             raise ConfigError(f"bad expression {e!r}")
         op = e["op"]
         left, right = e.get("left"), e.get("right")
+        if op in ("+", "-") and left is None:  # unary +/-: BMv2 takes 0 as the left operand
+            left = {"type": "hexstr", "value": "0x0"}
         if op in _ARITH:
             a, b = self.value(left), self.value(right)
             w = None

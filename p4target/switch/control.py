@@ -253,9 +253,9 @@ class ControlMixin(TableControlMixin):
             self.tm.set_cqf(port, cycle_us, t0_us, queues)
 
     def set_recirculate_delay(self: Switch, delay_us: float) -> None:
-        """Recirculated packets re-enter ingress ``delay_us`` after leaving egress (default 0,
-        as in BMv2; a delay lets recirculation loops that wait for a time make progress on a
-        virtual clock)."""
+        """Recirculated (and resubmitted) packets re-enter ingress ``delay_us`` after leaving
+        the pipeline (default 0, as in BMv2; a delay lets recirculation loops that wait for a
+        time make progress on a virtual clock)."""
         if delay_us < 0:
             raise BadValueError("delay must be non-negative")
         self.recirculate_delay_us = float(delay_us)

@@ -169,7 +169,11 @@ class DatapathMixin:
             R.ilen = P.ilen
             self._count("resubmit")
             self.clock.call_at(
-                self.clock.now(), self._locked_ingress, R, PKT_INSTANCE_TYPE_RESUBMIT, (F, fl_id)
+                self.clock.now() + self.recirculate_delay_us,
+                self._locked_ingress,
+                R,
+                PKT_INSTANCE_TYPE_RESUBMIT,
+                (F, fl_id),
             )
             return
         sf = self._sf

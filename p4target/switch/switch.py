@@ -77,6 +77,7 @@ class Switch(DatapathMixin, ControlMixin):
         log_console: bool = False,
         seed: int | None = None,
         name: str = "",
+        recirculate_delay_us: float = 0.0,
     ):
         self.name = name or f"s{device_id}"
         self.device_id = device_id
@@ -84,7 +85,7 @@ class Switch(DatapathMixin, ControlMixin):
         self.lock = threading.RLock()
         self.cpu_port = cpu_port
         self.drop_port = drop_port
-        self.recirculate_delay_us = 0.0
+        self.recirculate_delay_us = float(recirculate_delay_us)
         self.log_console = log_console
         self.rng = random.Random(seed)
         self.ports: dict[int, Port] = {}
@@ -470,6 +471,9 @@ class Switch(DatapathMixin, ControlMixin):
                         "drops": ep.drops,
                         "cqf_overruns": ep.cqf_overruns,
                         "tx_packets": ep.tx_packets,
+                        "cqf": None
+                        if ep.cqf is None
+                        else {"cycle_us": ep.cqf[0], "t0_us": ep.cqf[1], "queues": ep.cqf[2:]},
                     }
                     for n, ep in self.tm.ports.items()
                 },

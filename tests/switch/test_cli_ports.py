@@ -191,3 +191,34 @@ def test_af_packet_ports_on_veth_pairs() -> None:
         h2.close()
         for a, _b in pairs:
             subprocess.run(["ip", "link", "del", a], capture_output=True)
+
+
+def test_cli_configures_the_traffic_manager() -> None:
+    from p4target.switch.__main__ import build_switch
+
+    args = build_parser().parse_args(
+        [
+            "--cqf",
+            "2@256:6,7",
+            "--cqf",
+            "3@100",
+            "--link-rate",
+            "2@100000000",
+            "--queue-depth",
+            "128",
+            "--recirculate-delay",
+            "2.5",
+            "--priority-queues",
+            "8",
+            str(ROUTER),
+        ]
+    )
+    sw = build_switch(args)
+    try:
+        q = sw.stats()["queues"]
+        assert q[2]["cqf"] == {"cycle_us": 256.0, "t0_us": 0.0, "queues": (6, 7)}
+        assert q[3]["cqf"]["queues"] == (0, 1)
+        assert sw.tm.port(2).link_bps == 1e8 and sw.tm.port(5).depth[0] == 128
+        assert sw.recirculate_delay_us == 2.5
+    finally:
+        sw.clock.close()

@@ -332,3 +332,13 @@ def test_expression_operators() -> None:
     assert out[4] == 0x80  # -112 - 100 saturates to -128
     assert out[5] == 144  # a > b: (200 << 1) & 0xff
     assert out[6] == 0x37 and out[7] == 56 and out[8] == 200 % 7
+
+
+def test_unary_minus_with_null_left_operand() -> None:
+    """p4c emits ``-x`` as {"op": "-", "left": null, ...}; BMv2 reads it as 0 - x."""
+    neg = {"type": "expression", "value": {"op": "-", "left": None, "right": fld("h", "a")}}
+    prog = action_prog(
+        [("a", 8), ("b", 8)], [assign(fld("h", "b"), op("&", neg, const(0xFF))), FWD]
+    )
+    sw = Switch(prog.json())
+    assert run(sw, b"\x05\x00") == b"\x05\xfb"
