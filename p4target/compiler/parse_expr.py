@@ -34,7 +34,7 @@ class TokenStream:
     # -- token helpers ------------------------------------------------------------------------
     @property
     def tok(self) -> Token:
-        return self.toks[self.i]
+        return self.toks[min(self.i, len(self.toks) - 1)]
 
     def peek(self, k: int = 1) -> Token:
         return self.toks[min(self.i + k, len(self.toks) - 1)]
@@ -98,7 +98,7 @@ class ExprParser(TokenStream):
         while self.at("@"):
             at = self.expect("@")
             name_tok = self.tok
-            if name_tok.kind not in ("ID",) and not name_tok.kind.isalpha():
+            if name_tok.kind == "EOF" or (name_tok.kind != "ID" and not name_tok.kind.isalpha()):
                 raise self.error("expected an annotation name")
             self.i += 1
             anno = A.Annotation(at.pos, name_tok.text)
