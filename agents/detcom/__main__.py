@@ -1,0 +1,3 @@
+from agents.detcom.cli import main
+
+raise SystemExit(main())

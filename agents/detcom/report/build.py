@@ -1,0 +1,286 @@
+"""Write ``agents/detcom/report/REPORT.md``: every figure and table beside the paper's.
+
+Sections: orchestration (MAPPO against greedy and every baseline, learning curves, utilisation
+traces), transport (Fig. 5a convergence, Fig. 5b total cost per SCS, via
+``agents.detcom.transport.api``) and the two-scale coupling (MAPPO + D3QN against greedy + SA).
+A section whose inputs are missing (e.g. transport not installed or not trained) says so.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import traceback
+from pathlib import Path
+from typing import Any
+
+from agents.detcom.cli import evaluate_orchestration, shipped_actor
+from agents.detcom.report import plots
+
+PAPER_FIG5B_REDUCTION_60KHZ = {"dqn": 18.9, "sa": 9.1, "ddqn": 5.1}  # D3QN's cost reduction, %
+
+
+def _fmt(v: Any, digits: int = 4) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "–"
+        return f"{v:.{digits}g}" if abs(v) < 1e-3 else f"{v:.{digits}f}"
+    return str(v)
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(_fmt(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def _sidecar(algo: str) -> dict[str, Any] | None:
+    path = shipped_actor(algo).with_suffix(".json")
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def orchestration_section(out: Path, seed: int, episodes: int, n_tasks: int, cmd: str) -> str:
+    from agents.detcom.orchestration.config import OrchestrationConfig
+    from agents.detcom.orchestration.evaluate import make_orchestrator, run_method
+
+    methods = ["mappo", "ippo", "greedy", "greedy_balance", "round_robin", "random"]
+    res = evaluate_orchestration(methods, seed, episodes, n_tasks)
+    rows = res["methods"]
+    plots.orchestration_bars(rows, out / "orch_metrics.png")
+    cfg = OrchestrationConfig(n_tasks=n_tasks)
+    traces = {}
+    for name in ("greedy", "mappo"):
+        ckpt = shipped_actor(name) if name == "mappo" else None
+        if ckpt is not None and not ckpt.with_suffix(".safetensors").exists():
+            continue
+        r = run_method(cfg, make_orchestrator(name, seed, ckpt), seed, 1, record_trace=True)
+        traces[name] = r.trace[0]
+    plots.utilisation_traces(traces, out / "orch_trace.png")
+    curves, prov = {}, {}
+    for algo in ("mappo", "ippo"):
+        meta = _sidecar(algo)
+        if meta and "learning_curve" in meta["provenance"]:
+            curves[algo] = meta["provenance"]["learning_curve"]
+            prov[algo] = meta
+    refs = {n: rows[n]["util_var"] for n in ("greedy", "random") if "util_var" in rows.get(n, {})}
+    if curves:
+        plots.learning_curves(curves, refs, out / "orch_learning.png")
+
+    table_rows = []
+    for name, r in rows.items():
+        if "error" in r:
+            table_rows.append([name, r["error"], "", "", "", "", ""])
+            continue
+        table_rows.append(
+            [
+                name,
+                r["util_var"],
+                r["util_var_ratio_vs_greedy"],
+                r["acceptance"],
+                r["deadline_success"],
+                r["mean_grant"],
+                r["equal_acceptance"],
+            ]
+        )
+    mappo = rows.get("mappo", {})
+    beaten = [
+        n
+        for n, r in rows.items()
+        if n not in ("mappo", "greedy_balance")
+        and "util_var" in r
+        and "util_var" in mappo
+        and mappo["util_var"] < r["util_var"]
+    ]
+    others = [n for n in rows if n not in ("mappo", "greedy_balance") and "util_var" in rows[n]]
+    verdict = (
+        "MAPPO's utilisation variance is below greedy's and every other baseline's"
+        if mappo and set(beaten) == set(others) and mappo.get("equal_acceptance")
+        else "MAPPO does NOT beat every baseline at equal acceptance (see table)"
+    )
+    train_lines = []
+    for algo, meta in prov.items():
+        p, c = meta["provenance"], meta["config"]
+        train_lines.append(
+            f"- `{algo}`: `{p.get('command')}` (seed {p.get('seed')}, {c.get('env_steps')} env steps, "
+            f"{c.get('train_seconds')} s of training, git {p.get('git_revision')})"
+        )
+    text = f"""## Cross-domain compute orchestration (MAPPO)
+
+The paper gives no numbers for its MAPPO orchestrator (its case study reports only the D3QN
+transport, Fig. 5); the draft gives the greedy orchestrator. Our targets: MAPPO's utilisation
+variance below greedy's and every other baseline's at equal acceptance (acceptance at least
+greedy's minus 0.5 percentage point on the same episodes). Case study: 5 domains of 1000 cores /
+1000 TFLOPS, 3000 tasks per episode, {episodes} evaluation episodes (seed {seed}, evaluation task
+streams disjoint from training).
+
+**Verdict: {verdict}.**
+
+{_table(["method", "util. variance", "x greedy", "acceptance", "deadline success", "mean grant", "equal acceptance"], table_rows)}
+
+`greedy_balance` is our own stronger heuristic (the feasible domain that minimises the variance
+after placement, full grants), not a draft baseline; it is shown as a reference for how much
+balance is available.
+
+![orchestration metrics](orch_metrics.png)
+
+*Made by `{cmd}`.*
+
+![utilisation traces](orch_trace.png)
+
+*Compute utilisation of the five domains over one evaluation episode. Made by `{cmd}`.*
+"""
+    if curves:
+        text += f"""
+![learning curves](orch_learning.png)
+
+*Training episodes of the shipped actors (dashed: evaluated greedy and random). Made by the train
+commands below (curves stored in the shipped sidecars), plotted by `{cmd}`.*
+
+Shipped actors (`agents/detcom/policies/`):
+{chr(10).join(train_lines)}
+"""
+    return text
+
+
+def transport_section(out: Path, seed: int, scs_list: list[int], n_tasks: int, cmd: str) -> str:
+    from agents.detcom.cli import TRANSPORT_METHODS, TRANSPORT_TRAINED, evaluate_transport
+    from agents.detcom.coupling import transport_api
+
+    api = transport_api()
+    curves = {}
+    for method in TRANSPORT_TRAINED:
+        try:
+            curves[method] = list(api.convergence(method, 60, seed))
+        except Exception as exc:  # noqa: BLE001 - report what is missing, keep going
+            curves[method] = []
+            print(f"convergence {method}: {exc}")
+    curves = {k: v for k, v in curves.items() if v}
+    if curves:
+        plots.convergence(
+            curves,
+            out / "fig5a_convergence.png",
+            "episode cost",
+            "convergence at 60 kHz (cf. Fig. 5a)",
+        )
+    res = evaluate_transport(list(TRANSPORT_METHODS), scs_list, seed, n_tasks)
+    costs = {
+        int(s): {m: r["total_cost"] for m, r in rows.items() if "total_cost" in r}
+        for s, rows in res.items()
+    }
+    plots.cost_per_scs(costs, out / "fig5b_cost.png")
+    rows = []
+    for s, by in res.items():
+        for m, r in by.items():
+            rows.append(
+                [
+                    f"{s} kHz",
+                    m,
+                    r.get("total_cost", math.nan),
+                    r.get("deadline_success", math.nan),
+                    r.get("loss_rate", math.nan),
+                ]
+            )
+    red = []
+    c60 = costs.get(60, {})
+    for m, paper in PAPER_FIG5B_REDUCTION_60KHZ.items():
+        if "d3qn" in c60 and m in c60 and c60[m] > 0:
+            ours = 100.0 * (c60[m] - c60["d3qn"]) / c60[m]
+            red.append([f"D3QN vs {m.upper()}", paper, ours, ours >= paper])
+    text = """## Deterministic transport (D3QN) — paper Fig. 5
+
+Transport simulator, D3QN and its baselines are the transport package's
+(`agents/detcom/transport/`); numbers below come from `agents.detcom.transport.api`.
+
+"""
+    if curves:
+        text += f"![Fig. 5a](fig5a_convergence.png)\n\n*Paper Fig. 5a: D3QN converged within 1000 episodes, faster than DQN/DDQN. Made by `{cmd}` (from the transport training logs).* \n\n"
+    text += f"""![Fig. 5b](fig5b_cost.png)
+
+*Paper Fig. 5b: total cost of 3000 tasks per SCS. Made by `{cmd}`.*
+
+{_table(["SCS", "method", "total cost", "deadline success", "loss rate"], rows)}
+
+Cost reduction of D3QN at 60 kHz, paper vs ours (%):
+
+{_table(["comparison", "paper", "ours", "at least the paper's"], red) if red else "(not available)"}
+"""
+    return text
+
+
+def coupling_section(out: Path, seed: int, scs_list: list[int], n_tasks: int, cmd: str) -> str:
+    from agents.detcom.coupling import compare_joint
+
+    by_scs = {s: compare_joint(s, seed, n_tasks) for s in scs_list}
+    plots.coupling_bars(by_scs, out / "coupling.png")
+    rows = []
+    for s, systems in by_scs.items():
+        for name, r in systems.items():
+            rows.append(
+                [
+                    f"{s} kHz",
+                    name,
+                    r["util_var"],
+                    r["acceptance"],
+                    r["compute_deadline_success"],
+                    r["total_cost"],
+                    r["transport_deadline_success"],
+                    r.get("coupling_satisfied", math.nan),
+                    r["joint_success"],
+                ]
+            )
+    approx = any(r.get("joint_success_approximate") for sy in by_scs.values() for r in sy.values())
+    fb = all(r["utilisation_feedback"] for sy in by_scs.values() for r in sy.values())
+    return f"""## Two-scale coupling: MAPPO + D3QN against greedy + SA (draft)
+
+Orchestration fixes each task's target domain; transport must deliver the task's packets there
+(the draft's binary coupling variable; "coupling satisfied" = share of sent tasks delivered to
+the orchestrator's domain). {"The target domain's utilisation at placement is passed to the transport reward (feedback)." if fb else "The transport API takes no utilisation feedback yet: the transport reward does not include the orchestration utilisation term (draft's feedback design) in this run."}
+End-to-end success: accepted, computed within tolerance and delivered within the latency bound
+{"(product of the rates: per-task transport outcomes not available)" if approx else "(per task)"}.
+
+{_table(["SCS", "system", "util. variance", "acceptance", "compute deadline", "transport cost", "transport deadline", "coupling satisfied", "end-to-end success"], rows)}
+
+![coupling](coupling.png)
+
+*Made by `{cmd}`.*
+"""
+
+
+def build_report(
+    out_dir: Path,
+    seed: int = 0,
+    episodes: int = 8,
+    n_tasks: int = 3000,
+    scs_list: list[int] | None = None,
+    transport_tasks: int = 3000,
+    progress: bool = True,
+) -> Path:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scs_list = list(scs_list or (15, 30, 60))
+    cmd = f"python -m agents.detcom report --seed {seed} --episodes {episodes}"
+    parts = [
+        "# Det(Com)² report: orchestration (MAPPO), transport (D3QN), coupling\n",
+        f"Generated by `{cmd}`. Paper: Zhang et al., *Det(Com)²* (case study, Fig. 5); "
+        "draft-tang-detnet-network-resource-scheduling-00 (greedy orchestration, reserved "
+        "resources, two-scale coupling). Environment and design choices: "
+        "`agents/detcom/orchestration/README.md`.\n",
+    ]
+    for title, fn, args in (
+        ("orchestration", orchestration_section, (out_dir, seed, episodes, n_tasks, cmd)),
+        ("transport", transport_section, (out_dir, seed, scs_list, transport_tasks, cmd)),
+        ("coupling", coupling_section, (out_dir, seed, scs_list, transport_tasks, cmd)),
+    ):
+        if progress:
+            print(f"report: {title} ...", flush=True)
+        try:
+            parts.append(fn(*args))
+        except Exception as exc:  # noqa: BLE001 - a missing part must not hide the others
+            parts.append(f"## {title}\n\nNot available in this run: `{exc}`\n")
+            if progress:
+                traceback.print_exc()
+    path = out_dir / "REPORT.md"
+    path.write_text("\n".join(parts))
+    return path
