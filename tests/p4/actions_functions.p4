@@ -44,6 +44,11 @@ control Ing(inout headers_t hdr, inout meta_t meta, inout standard_metadata_t sm
         }
         hdr.h.b = hdr.h.b + 1;
     }
+    // copy-in: y keeps the argument's value even though x (the same variable) changes first
+    action set_then_copy(inout bit<8> x, bit<8> y) {
+        x = 0x99;
+        meta.scratch = y;
+    }
     action stop_here(bit<8> code) {
         hdr.h.f = code;
         exit;
@@ -67,6 +72,10 @@ control Ing(inout headers_t hdr, inout meta_t meta, inout standard_metadata_t sm
         add_to(hdr.h.d, bias);
         hdr.h.e = max8(hdr.h.a, hdr.h.b) + max8(8w7, hdr.h.d);
         split(hdr.h.a, meta.scratch, hdr.h.f);
+        if (hdr.h.a == 2) {
+            set_then_copy(hdr.h.b, hdr.h.b);
+            hdr.h.e = meta.scratch;
+        }
         hdr.h.f = hdr.h.f[3:0] ++ meta.scratch[3:0];
     }
 }

@@ -282,7 +282,14 @@ class StmtLowering:
     ) -> None:
         """Copy-in of arguments; out/inout arguments that are plain storage are aliased,
         others are copied in and recorded for copy-out."""
-        writes = self.written_roots(c.callee)
+        # what the callee may write, as the caller sees it: names it writes directly, and the
+        # arguments bound to the out/inout parameters it writes
+        written = self.written_roots(c.callee)
+        own = {id(p) for p, _ in c.bound}
+        writes = {w for w in written if w not in own}
+        for p, a in c.bound:
+            if a is not None and p.direction in ("out", "inout") and id(p) in written:
+                writes |= _roots(a)
         for p, a in c.bound:
             if a is None:
                 loc = self.storage.alloc(self.temp_name(), p.type)
