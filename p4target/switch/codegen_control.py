@@ -18,7 +18,7 @@ class ControlGenMixin:
 
     def action_body(self, action: dict[str, Any]) -> list[str]:
         """Statements of an action (over ``F, V, S, P, d``), indented by 4; empty for no-ops.
-        ``exit`` becomes ``P.exit = True; return``."""
+        ``exit`` only sets ``P.exit``: the pipeline checks it after the table."""
         self.consts["_cur_param_widths"] = [
             int(p["bitwidth"]) for p in action.get("runtime_data", [])
         ]

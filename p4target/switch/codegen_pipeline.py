@@ -5,7 +5,8 @@ inlined into its predecessor's code (conditionals become ``if``/``else``, keyles
 const default action -- p4c's ``tbl_*`` wrappers of plain statements -- become the action's
 statements); every other node (join points, the targets of a per-action ``switch``) gets its
 own function returning the next such function.  The pipeline runs these functions until one
-returns None; ``exit`` returns None at once, which is when BMv2 stops applying nodes.
+returns None; after an action that may call ``exit``, ``P.exit`` is checked and the pipeline
+returns None, which is when BMv2 stops applying nodes.
 """
 
 from __future__ import annotations
@@ -133,6 +134,8 @@ class PipelineGenMixin:
         if kind == "call":
             action = self.prog.actions[int(j["action_id"])]
             out = self._inline_action(action, (), ind)
+            if self.action_may_exit(action):
+                out += [f"{ind}if P.exit:", f"{ind}    return None"]
             return out + self._continue(j.get("next_node"), ind, depth, current)
         return self._emit_table(j, ind, depth, current)
 
@@ -198,6 +201,8 @@ class PipelineGenMixin:
             action = self.prog.actions[int(de["action_id"])]
             data = tuple(hexstr(x) for x in de.get("action_data", []))
             out = self._inline_action(action, data, ind)
+            if self.action_may_exit(action):
+                out += [f"{ind}if P.exit:", f"{ind}    return None"]
             return out + self._continue(t.get("base_default_next"), ind, depth, current)
         out = []
         if table.mode == "empty":

@@ -151,7 +151,9 @@ class PrimGen:
         raise AssertionError("unreachable")
 
     def p_exit(self, params: list[Any]) -> list[str]:
-        return ["P.exit = True", "return"]
+        # BMv2 marks the packet; the rest of the action still runs (p4c jumps over it), and
+        # the pipeline stops once the current table is done.
+        return ["P.exit = True"]
 
     def p_assert(self, params: list[Any]) -> list[str]:
         c = self.eg.value(params[0])
@@ -240,8 +242,9 @@ class PrimGen:
         return [f"P.recirc = {fl.as_data()} & 0xFFFF"]
 
     def p_truncate(self, params: list[Any]) -> list[str]:
+        # BMv2 keeps the smallest length asked for; it applies when the packet is sent
         n = self.eg.value(params[0])
-        return [f"P.trunc = {n.as_data()}"]
+        return [f"_t = {n.as_data()}", "if P.trunc < 0 or _t < P.trunc:", "    P.trunc = _t"]
 
     def p_modify_field_with_hash_based_offset(self, params: list[Any]) -> list[str]:
         dst, base, calc, size = params

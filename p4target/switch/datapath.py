@@ -66,7 +66,7 @@ class Pkt:
         self.resubmit = 0
         self.recirc = 0
         self.lf = 0
-        self.trunc = 0
+        self.trunc = -1  # smallest truncate() length asked for; -1: none
         self.vl: dict[int, int] = {}
         self.F: list[int] = []
         self.V: list[bool] = []
@@ -213,7 +213,7 @@ class DatapathMixin:
         if fl is not None:
             fl(P.F, C.F)
         self._set(C.F, self._sf.instance_type, PKT_INSTANCE_TYPE_INGRESS_CLONE)
-        C.trunc = session.truncate
+        C.trunc = session.truncate if session.truncate > 0 else -1
         self._count("clone_i2e")
         self._send_clone(C, session)
 
@@ -274,7 +274,7 @@ class DatapathMixin:
             return None
         self._fn_update(F, V, S, P)
         data = self._fn_deparse(F, V, S, P) + P.payload
-        if P.trunc and P.trunc < len(data):
+        if 0 <= P.trunc < len(data):
             data = data[: P.trunc]
         if P.recirc:
             fl_id = P.recirc
@@ -305,7 +305,8 @@ class DatapathMixin:
             fl(P.F, C.F)
         self._set(C.F, self._sf.instance_type, PKT_INSTANCE_TYPE_EGRESS_CLONE)
         C.lreg = P.lreg
-        C.trunc = session.truncate
+        if session.truncate > 0:
+            C.trunc = session.truncate if C.trunc < 0 else min(C.trunc, session.truncate)
         self._count("clone_e2e")
         self._send_clone(C, session)
 

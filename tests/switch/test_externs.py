@@ -259,12 +259,19 @@ def test_log_msg_assert_and_exit() -> None:
             prim("assert", op("d2b", None, fld("h", "a"))),
             FWD,
             prim("exit"),
-            assign(fld("h", "b"), const(0xEE)),  # after exit: not executed
+            assign(fld("h", "b"), const(0xEE)),  # BMv2 finishes the action (p4c jumps over)
         ],
         egress=[assign(fld("h", "b"), op("+", fld("h", "b"), const(1)))],
     )
+    prog.add_action("later", [], [assign(fld("h", "a"), const(0x99))])
+    ing = prog.pipelines["ingress"]["tables"][0]
+    aid = len(prog.actions) - 1
+    prog.add_table("ingress", "tbl_later", [], [aid], default=(aid, []))
+    ing["base_default_next"] = "tbl_later"
+    ing["next_tables"] = {"ingress_act": "tbl_later"}
     sw = Switch(prog.json())
-    assert run(sw, b"\x05\x07") == b"\x05\x08"  # exit ends ingress only
+    # exit: the next table (tbl_later) is skipped, egress still runs
+    assert run(sw, b"\x05\x07") == b"\x05\xef"
     assert sw.log_messages[-1] == "a=5 b=7"
     assert run(sw, b"\x00\x07") is None  # assert fails: dropped and counted
     assert sw.stats()["drops"]["assert_failed"] == 1
