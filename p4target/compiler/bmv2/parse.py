@@ -72,6 +72,9 @@ class ParserLowering:
         state = {"name": name, "id": 0, "parser_ops": ops, "transitions": [], "transition_key": []}
         self.parse_states.append(state)
         for i, s in enumerate(stmts):
+            if isinstance(s, A.CallStmt) and s.call.kind == "block_apply":
+                self.sub_parser(state, s.call, list(stmts[i + 1 :]), tr, env)
+                return
             if isinstance(s, A.If) and not (isinstance(s.cond.const, bool)):
                 self.split_on_if(state, s, stmts[i + 1 :], tr, env)
                 return
@@ -159,8 +162,6 @@ class ParserLowering:
                 err = self.conv.rvalue(c.bound[1][1], env)
                 ops.append({"parameters": [cond, err], "op": "verify"})
                 return
-            if c.kind == "block_apply":
-                raise CompileError.at(s.pos, "sub-parsers are not supported by this back end yet")
             self.hoist_parser_args(c, env, ops)
             self.primitive_ops(lambda b: self.call(c, env, b, s.pos), ops)
             return
@@ -306,7 +307,7 @@ class ParserLowering:
                     "type": "default",
                     "value": None,
                     "mask": None,
-                    "next_state": self.next_state(tr.target),
+                    "next_state": self.next_state(tr.target, env),
                 }
             ]
             return
@@ -321,7 +322,7 @@ class ParserLowering:
         trans: list[dict] = []
         has_default = False
         for case in sel.cases:
-            nxt = self.next_state(case.state)
+            nxt = self.next_state(case.state, env)
             ks = case.keyset
             elems = ks.items if isinstance(ks, A.ListExpr) else [ks]
             if len(elems) == 1 and isinstance(elems[0], A.DefaultExpr):
@@ -382,10 +383,50 @@ class ParserLowering:
         )
         return tmp.json(), w
 
-    def next_state(self, name: str) -> str | None:
+    def next_state(self, name: str, env: Env) -> str | None:
+        """BMv2 name of a transition target (accept/reject end parsing, as with p4c; inside an
+        inlined sub-parser, accept continues the calling state)."""
+        mapping = env.ctx.get("state_map")
+        if mapping is not None:
+            return mapping[name]
         if name in ("accept", "reject"):
             return None
         return name
+
+    def sub_parser(
+        self: Backend, state: dict, c: A.Call, rest: list, tr: A.Transition, env: Env
+    ) -> None:
+        """``p.apply(...)`` in a state: the sub-parser's states are inlined (renamed), its
+        accept continues with the rest of the calling state."""
+        sub = env.get(c.target.expr.decl)
+        if sub is None or not isinstance(getattr(sub, "decl", None), A.ParserDecl):
+            raise CompileError.at(c.pos, "only parser instances can be applied in a parser")
+        decl = sub.decl
+        for p, a in c.bound:
+            if a is None:
+                continue
+            if isinstance(p.type, T.TExtern):
+                sub.env.bind(
+                    p, self.conv.loc(a, env) if not isinstance(a, A.PathExpr) else env.get(a.decl)
+                )
+            elif p.direction in ("out", "inout") or isinstance(a, (A.PathExpr, A.Member, A.Index)):
+                sub.env.bind(p, self.conv.loc(a, env))
+            else:
+                from .storage import ValueLoc
+
+                sub.env.bind(p, ValueLoc(a, env))
+        base = self.names.fresh(sub.prefix.rsplit(".", 1)[-1])
+        cont = self.names.fresh(f"{state['name']}_cont")
+        mapping = {st.name: self.names.fresh(f"{base}_{st.name}") for st in decl.states}
+        mapping["accept"], mapping["reject"] = cont, None
+        state["transitions"] = [
+            {"type": "default", "value": None, "mask": None, "next_state": mapping["start"]}
+        ]
+        senv = Env(sub.env, state_map=mapping, call_results={}, block_kind="parser")
+        for st in decl.states:
+            stmts = (list(sub.inits) if st.name == "start" else []) + list(st.stmts)
+            self.emit_state(mapping[st.name], stmts, st.transition, senv.child(), st.pos)
+        self.emit_state(cont, rest, tr, env, c.pos)
 
     def nomatch(self: Backend) -> str:
         """A state that fails with error.NoMatch (select without a matching case)."""

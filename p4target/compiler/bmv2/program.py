@@ -381,7 +381,7 @@ class Backend(StmtLowering, ExternLowering, ControlLowering, ParserLowering, Tab
                     )
                     self._bind_ctor(sub_decl, d.call.bound, sub_env)
                     sub = SubBlock(sub_decl, sub_prefix, sub_env)
-                    if isinstance(sub_decl, A.ControlDecl):
+                    if isinstance(sub_decl, (A.ControlDecl, A.ParserDecl)):
                         self._bind_locals(sub_decl, sub_env, sub_prefix, f"{local_prefix}{d.name}_")
                         sub.inits = self._init_stmts(sub_decl)
                     env.bind(d, sub)
