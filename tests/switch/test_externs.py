@@ -5,12 +5,13 @@ from __future__ import annotations
 import zlib
 
 import pytest
-from sw_jsonlib import action_prog, assign, const, fld, op, prim, table_prog
+from sw_jsonlib import action_prog, assign, const, fld, hdr, op, prim, table_prog
 
 from p4target.switch import BadValueError, Exact, Switch, UnknownNameError
 from p4target.switch.hashes import crc16, csum16, xor16
 
-FWD = assign(fld("standard_metadata", "egress_spec"), const(1))
+SM = "standard_metadata"
+FWD = assign(fld(SM, "egress_spec"), const(1))
 
 
 def run(sw: Switch, data: bytes) -> bytes | None:
@@ -349,3 +350,33 @@ def test_unary_minus_with_null_left_operand() -> None:
     )
     sw = Switch(prog.json())
     assert run(sw, b"\x05\x00") == b"\x05\xfb"
+
+
+def test_checksum_with_payload_verify_and_update() -> None:
+    """update/verify_checksum_with_payload: the calculation covers the fields, then the
+    unparsed payload (BMv2's ``payload`` calculation input)."""
+
+    def setup(p):  # noqa: ANN001
+        p.add_calc("ck", "csum16", [fld("h", "a"), fld("h", "b"), {"type": "payload"}])
+        cond = {"type": "expression", "value": {"op": "valid", "left": None, "right": hdr("h")}}
+        p.add_checksum("v", ["h", "ck"], "ck", True, False, cond)
+        p.add_checksum("u", ["h", "ck"], "ck", False, True, cond)
+
+    prog = action_prog(
+        [("a", 8), ("b", 16), ("ck", 16), ("err", 8)],
+        [
+            assign(fld("h", "err"), fld(SM, "checksum_error")),
+            assign(fld("h", "a"), op("+", fld("h", "a"), const(1))),
+            FWD,
+        ],
+        setup=setup,
+    )
+    sw = Switch(prog.json())
+    payload = b"hello, world!"
+    good = csum16(bytes([7, 0x12, 0x34]) + payload)
+    out = run(sw, bytes([7, 0x12, 0x34]) + good.to_bytes(2, "big") + b"\x00" + payload)
+    assert out[5] == 0  # verified
+    assert int.from_bytes(out[3:5], "big") == csum16(bytes([8, 0x12, 0x34]) + payload)
+    assert out[6:] == payload
+    out = run(sw, bytes([7, 0x12, 0x34, 0, 0, 0]) + payload)
+    assert out[5] == 1  # wrong checksum: checksum_error, packet still forwarded

@@ -312,3 +312,60 @@ def test_idle_timeout_notifies_once_per_idle_period() -> None:
     assert len(expired) == 2
     with pytest.raises(BadValueError):
         Switch(table_prog([("exact", 8)]).json()).table_add("t", [1], "fwd", [1], ttl_us=10)
+
+
+def test_batch_rolls_back_every_kind_of_write() -> None:
+    from sw_jsonlib import action_prog
+
+    def setup(p):  # noqa: ANN001
+        p.registers.append({"name": "r", "id": 0, "size": 2, "bitwidth": 8})
+        p.counters.append({"name": "c", "id": 0, "size": 2, "is_direct": False})
+        p.meters.append(
+            {
+                "name": "m",
+                "id": 0,
+                "type": "packets",
+                "rate_count": 2,
+                "size": 1,
+                "is_direct": False,
+            }
+        )
+
+    sw = Switch(action_prog([("a", 8)], [], setup=setup).json())
+    sw.register_write("r", 0, 1)
+    sw.mc_set_group(1, [(1, 1)])
+    with pytest.raises(BadValueError):
+        with sw.batch():
+            sw.register_write("r", 0, 9)
+            sw.register_write("r", None, 7)
+            sw.counter_write("c", 1, 5, 50)
+            sw.meter_set_rates("m", 0, [(1.0, 10), (2.0, 20)])
+            sw.mc_set_group(1, [(2, 2), (3, 3)])
+            sw.mc_set_group(2, [(4, 4)])
+            sw.mirroring_add(3, port=4)
+            sw.register_write("r", 1, 300)  # does not fit 8 bits
+    assert sw.register_read("r") == [1, 0]
+    assert sw.counter_read("c", 1) == (0, 0)
+    assert sw.meter_get_rates("m", 0) == []
+    assert sw.mc_groups() == {1: [(1, 1)]}
+    with pytest.raises(EntryNotFoundError):
+        sw.mirroring_get(3)
+
+
+def test_failed_load_keeps_the_running_program_and_no_program_drops() -> None:
+    from p4target.switch import ConfigError, NoPipelineError
+
+    sw = Switch()
+    sw.receive(0, b"\x01")
+    assert sw.stats()["drops"] == {"no_pipeline": 1}
+    with pytest.raises(NoPipelineError):
+        sw.table_add("t", [1], "fwd", [1])
+    sw.load_config(table_prog([("exact", 8)]).json())
+    sw.table_add("t", [1], "fwd", [3])
+    bad = table_prog([("exact", 8)]).json()
+    bad["actions"][0]["primitives"].append({"op": "frobnicate", "parameters": []})
+    with pytest.raises(ConfigError, match="frobnicate"):
+        sw.load_config(bad)
+    assert send(sw, 1, widths=(8,)) == 3  # still the old program, entries kept
+    sw.load_config(table_prog([("exact", 8)]).json())
+    assert sw.table_entries("t") == []  # a new program starts empty
