@@ -163,10 +163,10 @@ class Backend(StmtLowering, ExternLowering, ControlLowering, ParserLowering, Tab
         owner = self.decl_env(d, env)
         name = self.cp_name(d, owner.ctx.get("prefix", ""))
         if not d.anno("hidden") and name not in self.cp_actions:
-            from .tables import CPAction
+            from .tables import CPAction, _param_name
 
             params = [
-                (p.name, width_of(p.type), p.type, p.annotations)
+                (_param_name(p), width_of(p.type), p.type, p.annotations)
                 for p in d.params
                 if p.direction == ""
             ]

@@ -115,8 +115,8 @@ class TableLowering:
             if p.direction == "":
                 w = width_of(p.type)
                 inner.bind(p, RuntimeLoc(len(runtime), w, _signed(p.type), p.type == T.BOOL))
-                runtime.append({"name": p.name, "bitwidth": w})
-                cp_params.append((p.name, w, p.type, p.annotations))
+                runtime.append({"name": _param_name(p), "bitwidth": w})
+                cp_params.append((_param_name(p), w, p.type, p.annotations))
             else:
                 a = bound.get(id(p))
                 if a is None:
@@ -514,6 +514,12 @@ class TableLowering:
             prof["selector"] = {"algo": algo.name, "input": selector_inputs}
         penv.ctx["pipeline"]["action_profiles"].append(prof)
         return prof
+
+
+def _param_name(p: A.Param) -> str:
+    """Control-plane name of an action parameter (``@name`` wins)."""
+    a = p.anno("name")
+    return (a.string_arg() if a is not None else None) or p.name
 
 
 def _signed(t: T.Type) -> bool:
