@@ -1,7 +1,7 @@
 """A whole CPN path on one virtual clock: client - ingress gateway - 2 transits - egress gateway -
 service nodes. End-to-end bytes (4, 5), probes and telemetry (8), policy version switch (7)."""
 
-from cpn_harness import AISID_ADDR, CLIENT, MAC, NODES, SERVICE, Network
+from cpn_harness import AISID_ADDR, CLIENT, MAC, NODES, SERVICE, CpnSwitch, Network
 from scapy.layers.inet import UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
@@ -92,6 +92,24 @@ def test_telemetry_counters_and_queue_registers():
     assert net.t2.sw.counter_read("CpnEgress.telemetry.port_tx", 2)[0] == 5
     assert net.egw.sw.counter_read("CpnEgress.telemetry.port_tx", 3)[0] == 5
     assert net.igw.sw.register_read("CpnEgress.telemetry.queue_depth", 2) == 0
+
+
+def test_queue_depth_and_delay_registers_follow_the_egress_queue():
+    s = CpnSwitch(switch_id=5, ports=(1, 2))
+    s.ipv6_route("fd00:9::/64", 2, MAC["t3"], src_mac=MAC["t2"])
+    s.sw.set_link_rate(2, 8e6)  # 1 byte per µs
+    frames = [
+        bytes(Ether() / IPv6(src=CLIENT, dst="fd00:9::1") / UDP(sport=i) / (b"x" * 52))
+        for i in range(10)
+    ]
+    for f in frames:  # a burst: all ten arrive at once
+        s.ports[1].send(f)
+    s.sw.run_until_idle()
+    assert len(s.ports[2].take()) == 10
+    # The last packet found 8 queued ahead of it (the first was already on the wire) and waited
+    # for the 9 frames before it to be serialised (114 bytes = 114 µs each).
+    assert s.sw.register_read("CpnEgress.telemetry.queue_depth", 2) == 8
+    assert s.sw.register_read("CpnEgress.telemetry.queue_delay_us", 2) == 9 * 114
 
 
 def test_policy_version_switch_with_a_packet_in_flight():
