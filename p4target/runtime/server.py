@@ -47,10 +47,11 @@ def load_p4info(source: Any) -> Any:
 class RuntimeServer:
     """A running gRPC server serving one or more devices.
 
-    ``address`` "host:port" (port 0 picks a free port; :attr:`port` tells which).
+    ``address`` "host:port" (port 0 picks a free port; :attr:`port` tells which).  Every open
+    StreamChannel holds one of the ``max_workers`` threads for its lifetime.
     """
 
-    def __init__(self, address: str = DEFAULT_ADDRESS, max_workers: int = 32):
+    def __init__(self, address: str = DEFAULT_ADDRESS, max_workers: int = 64):
         self.service = P4RuntimeService()
         self._executor = futures.ThreadPoolExecutor(
             max_workers=max_workers, thread_name_prefix="p4rt"
@@ -116,11 +117,15 @@ def serve(
     address: str = DEFAULT_ADDRESS,
     device_id: int | None = None,
     p4info: Any = None,
-    max_workers: int = 32,
+    max_workers: int = 64,
 ) -> RuntimeServer:
     """Start a P4Runtime server for one switch; returns the running server handle."""
     srv = RuntimeServer(address, max_workers=max_workers)
-    srv.add_device(switch, device_id, p4info)
+    try:
+        srv.add_device(switch, device_id, p4info)
+    except BaseException:
+        srv.stop(0)
+        raise
     return srv.start()
 
 

@@ -270,3 +270,41 @@ def test_command_line_no_p4(router_prog):
     finally:
         proc.terminate()
         assert proc.wait(timeout=30) == 0
+
+
+@pytest.mark.parametrize("fmt", ["txtpb", "json", "bin"])
+def test_serve_a_loaded_program_with_its_p4info(router_prog, tmp_path, fmt):
+    from google.protobuf import json_format
+
+    path = tmp_path / f"router.{fmt}"
+    if fmt == "json":
+        path.write_text(json_format.MessageToJson(router_prog.p4info))
+    elif fmt == "bin":
+        path.write_bytes(router_prog.p4info.SerializeToString())
+    else:
+        path.write_bytes(router_prog.p4info_path.read_bytes())
+    sw = Switch(router_prog.json, device_id=4)
+    sw.add_port(1)
+    sw.add_port(2)
+    (srv,) = serve_many([sw], p4info=str(path))
+    c = Client(srv.address, 4, election=1)
+    try:
+        cfg = get_dev(c, 4).config
+        assert cfg.p4info == router_prog.p4info
+        assert json.loads(cfg.p4_device_config) == router_prog.json
+        c.write(*route(router_prog))
+        sw.port(1).send(frame())
+        assert len(sw.port(2).received) == 1
+    finally:
+        c.close()
+        srv.stop(0)
+    bad = router_prog.config().p4info
+    bad.tables[0].match_fields[0].bitwidth = 7
+    with pytest.raises(Exception, match="does not match"):
+        serve_many([Switch(router_prog.json)], p4info=bad)
+
+
+def get_dev(c: Client, device_id: int):
+    return c.stub.GetForwardingPipelineConfig(
+        p4runtime_pb2.GetForwardingPipelineConfigRequest(device_id=device_id)
+    )
