@@ -91,6 +91,11 @@ def test_every_program_is_well_formed(compiled, name):
                 ]
             ]
             assert f in fields or f == "$valid$", (h, f)
+    for node in walk(j):  # inside expressions, action data is "local", never "runtime_data"
+        if isinstance(node, dict) and "op" in node and "left" in node:
+            for k in ("left", "right", "cond"):
+                child = node.get(k)
+                assert not (isinstance(child, dict) and child.get("type") == "runtime_data")
     for a in j["actions"]:
         n = len(a["primitives"])
         for pr in a["primitives"]:

@@ -29,6 +29,7 @@ from .storage import (
     StructLoc,
     UnionLoc,
     ValueLoc,
+    as_operand,
 )
 
 
@@ -63,8 +64,8 @@ def hexstr(value: int, width: int | None) -> dict:
 
 
 def expr(op: str, left: Any, right: Any, **extra: Any) -> dict:
-    v = {"op": op, "left": left, "right": right}
-    v.update(extra)
+    v = {"op": op, "left": as_operand(left), "right": as_operand(right)}
+    v.update({k: as_operand(x) for k, x in extra.items()})
     return {"type": "expression", "value": v}
 
 

@@ -154,8 +154,19 @@ class PacketLoc(Loc):
     kind: str  # 'in' | 'out'
 
 
+def as_operand(j: Any) -> Any:
+    """Inside a BMv2 expression, action data is ``{"type": "local"}`` (``runtime_data`` is only
+    for primitive parameters)."""
+    if isinstance(j, dict) and j.get("type") == "runtime_data":
+        return {"type": "local", "value": j["value"]}
+    return j
+
+
 def _expr(op: str, left: Any, right: Any) -> dict:
-    return {"type": "expression", "value": {"op": op, "left": left, "right": right}}
+    return {
+        "type": "expression",
+        "value": {"op": op, "left": as_operand(left), "right": as_operand(right)},
+    }
 
 
 def scalar_width(t: T.Type) -> int:
