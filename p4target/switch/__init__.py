@@ -67,6 +67,7 @@ Packet I/O
 Traffic manager
     ``set_priority_queues(n)``, ``set_queue_depth(port|None, depth, priority=None)``,
     ``set_queue_rate(port|None, pps, priority=None)``, ``set_link_rate(port, bps)``,
+    ``set_port_delay(port, delay_us)``,
     ``set_cqf(port, cycle_us, t0_us=0, queues=(0, 1))``, ``queue_depth(port, priority=None)``,
     ``set_recirculate_delay(us)``.
 Time, batches, statistics

@@ -85,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="CQF gate mode on a port, gating the queue pair Q0,Q1 (default 0,1)",
     )
     ap.add_argument(
+        "--port-delay",
+        action="append",
+        default=[],
+        metavar="PORT@US",
+        type=lambda t: _port_value(t, "--port-delay"),
+        help="propagation delay of a port (link delay without netem)",
+    )
+    ap.add_argument(
         "--recirculate-delay",
         type=float,
         default=0.0,
@@ -110,6 +118,8 @@ def build_switch(args: argparse.Namespace) -> Switch:
         sw.set_queue_depth(None, args.queue_depth)
     for port, bps in args.link_rate:
         sw.set_link_rate(port, float(bps))
+    for port, us in args.port_delay:
+        sw.set_port_delay(port, float(us))
     for port, spec in args.cqf:
         cycle, _, pair = spec.partition(":")
         queues = tuple(int(q) for q in pair.split(",")) if pair else (0, 1)

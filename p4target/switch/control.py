@@ -240,6 +240,12 @@ class ControlMixin(TableControlMixin):
         with self.lock:
             self.tm.set_link_rate(port, bps)
 
+    def set_port_delay(self: Switch, port: int, delay_us: float) -> None:
+        """Packets sent out of ``port`` reach it ``delay_us`` later (after serialisation):
+        link delay for emulated networks, on either clock and for any kind of port."""
+        with self.lock:
+            self.tm.set_port_delay(port, delay_us)
+
     def set_cqf(
         self: Switch,
         port: int,

@@ -8,7 +8,8 @@
 * Each queue holds ``depth`` packets (64 by default); a full queue drops (``queue_full``).
 * A queue may be rate-limited in packets per second (BMv2 ``set_queue_rate``); a port may
   have a link rate in bits per second (serialisation: the next packet starts when the
-  previous one is on the wire), which BMv2 does not model but emulated networks need.
+  previous one is on the wire) and a propagation delay (packets reach the port that much
+  later), which BMv2 does not model but emulated networks need (no netem required).
 * CQF gate mode (IEEE 802.1Qch) per port: with cycle length ``T`` µs, origin ``t0`` and a pair
   of queues ``(q0, q1)`` (default ``(0, 1)``), during cycle ``c = floor((now - t0) / T)`` only
   ``q0`` (c even) or ``q1`` (c odd) of the pair may transmit; other queues are not gated.  A
@@ -42,6 +43,7 @@ class EgressPort:
         "rate_pps",
         "next_ok",
         "link_bps",
+        "delay_us",
         "busy_until",
         "cqf",
         "sched_at",
@@ -61,6 +63,7 @@ class EgressPort:
         self.rate_pps = [0.0] * nq
         self.next_ok = [0.0] * nq
         self.link_bps = 0.0
+        self.delay_us = 0.0  # propagation delay added after serialisation
         self.busy_until = 0.0
         self.cqf: tuple[float, float, int, int] | None = None  # (cycle_us, t0, q_even, q_odd)
         self.sched_at = math.inf  # time of the pending service event
@@ -80,7 +83,9 @@ class EgressPort:
             self.next_ok.append(0.0)
 
     def update_direct(self) -> None:
-        self.direct = not self.link_bps and self.cqf is None and not any(self.rate_pps)
+        self.direct = (
+            not self.link_bps and not self.delay_us and self.cqf is None and not any(self.rate_pps)
+        )
 
     def size(self, q: int | None = None) -> int:
         if q is None:
@@ -151,6 +156,13 @@ class TrafficManager:
             raise BadValueError("link rate must be non-negative")
         ep = self.port(port)
         ep.link_bps = float(bps)
+        ep.update_direct()
+
+    def set_port_delay(self, port: int, delay_us: float) -> None:
+        if delay_us < 0:
+            raise BadValueError("delay must be non-negative")
+        ep = self.port(port)
+        ep.delay_us = float(delay_us)
         ep.update_direct()
 
     def set_cqf(
@@ -303,9 +315,11 @@ class TrafficManager:
                 continue
             ep.tx_packets += 1
             ep.tx_bytes += len(data)
+            done = now
             if ep.link_bps:
                 done = now + len(data) * 8e6 / ep.link_bps
                 ep.busy_until = done
-                clock.call_at(done, self._deferred_transmit, ep.number, data)
+            if done + ep.delay_us > now:
+                clock.call_at(done + ep.delay_us, self._deferred_transmit, ep.number, data)
             else:
                 self.transmit(ep.number, data)

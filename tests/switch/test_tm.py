@@ -156,3 +156,15 @@ def test_cqf_on_a_queue_pair_leaves_other_queues_ungated() -> None:
     sw.run_until_idle()
     got = [(decode(d)["seq"], t) for d, t in zip(port.received, port.received_at, strict=True)]
     assert got == [(2, 10.0), (3, 10.0), (1, 100.0)]
+
+
+def test_port_delay_after_serialisation() -> None:
+    sw = Switch(prog())
+    port = sw.add_port(1)
+    sw.set_link_rate(1, 8e6)  # 100 µs per 100-byte packet
+    sw.set_port_delay(1, 1000.0)
+    for seq in range(2):
+        sw.receive(0, pkt(0, seq))
+    sw.run_until_idle()
+    assert list(port.received_at) == [1100.0, 1200.0]
+    assert [decode(d)["egts"] for d in port.received] == [0, 100]
