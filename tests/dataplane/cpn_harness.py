@@ -377,4 +377,7 @@ class Network:
         return self.igw.ports[1].take()
 
     def packet_ins(self) -> list[bytes]:
-        return self.egw.take().get(CPU_PORT, [])
+        """Packet-ins of the egress gateway (its other ports are left alone)."""
+        out = list(self.egw.packet_ins)
+        self.egw.packet_ins.clear()
+        return out

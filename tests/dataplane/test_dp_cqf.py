@@ -4,12 +4,15 @@ and counted; a per-flow offset adds one cycle; the -DCQF_RECIRCULATE build (real
 meets the same bound by holding packets with recirculation."""
 
 import pytest
-from cpn_harness import CLIENT, MAC, CpnSwitch
+from cpn_harness import AISID_ADDR, CLIENT, MAC, PREFIX, SERVICE, CpnSwitch, Network
 from scapy.layers.inet import UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 
+from traces.aisid import AISID
 from traces.constants import CQF_PRIORITY_BASE, DSCP_DETERMINISTIC, DropReason
+from traces.layers import CpuPacketIn, Probe
+from traces.packets import aisid_udp_request, probe_request
 
 SHIFT = 8
 T = 1 << SHIFT  # 256 µs
@@ -114,6 +117,46 @@ def test_flow_offset_adds_one_cycle():
             assert T < delay <= 3 * T, (seq, delay)
         else:
             assert 0 < delay <= 2 * T, (seq, delay)
+
+
+def test_every_hop_of_a_cqf_path_bounds_deterministic_probes():
+    """Deterministic probes (AISID Performance 1..20 -> deterministic at the ingress gateway,
+    outer DSCP 46 at the transits) cross three CQF hops while best-effort requests share the
+    path; each hop's stamp shows 0 < egress - ingress <= 2T."""
+    net = Network(link_delay_us=5.0)
+    net.igw.classify(PREFIX, service_id=SERVICE, traffic_class=1, performance=(1, 20), priority=100)
+    for s in (net.igw, net.t2, net.t3):
+        s.cqf_port(2, SHIFT, BUDGET)
+        s.sw.set_link_rate(2, LINK_BPS)
+        s.sw.set_queue_depth(2, 1024)
+        s.sw.set_cqf(2, T, queues=(CQF_PRIORITY_BASE, CQF_PRIORITY_BASE + 1))
+    det = AISID.from_address(AISID_ADDR).replace(performance=10)
+    be = AISID.from_address(AISID_ADDR).replace(performance=0)
+    clock = net.clock
+    t0 = clock.now()
+    for i in range(60):
+        probe = probe_request(det, src=CLIENT, seq=i)
+        clock.call_at(t0 + 13 + i * 101.0, net.igw.ports[1].send, bytes(probe))
+    for burst in range(6):
+        for j in range(8):
+            req = aisid_udp_request(
+                be, src=CLIENT, sport=20000 + 8 * burst + j, payload=b"b" * 1300
+            )
+            clock.call_at(t0 + 50 + burst * 1000.0, net.igw.ports[1].send, bytes(req))
+    net.run()
+    pins = net.packet_ins()
+    assert len(pins) == 60
+    assert len(net.at_nodes()) == 48
+    for pin in pins:
+        hops = CpuPacketIn(pin)[Probe].hops
+        assert [h.switch_id for h in hops] == [4, 3, 2, 1]
+        for h in hops[1:]:  # the three CQF hops (the egress gateway's own is to the CPU)
+            assert 0 < h.egress_ts - h.ingress_ts <= 2 * T, (
+                h.switch_id,
+                h.egress_ts - h.ingress_ts,
+            )
+    for s in net.switches:
+        assert s.drops() == {}
 
 
 @pytest.mark.parametrize("offset", [0, 1])
