@@ -362,7 +362,12 @@ class TableMixin:
             return [self._default_msg(spec)]
         want = (te.HasField("counter_data"), te.HasField("meter_config"), want_elapsed)
         if len(te.match) and not wildcard_table:
-            rec = self.find_entry(spec, te)
+            try:
+                rec = self.find_entry(spec, te)
+            except P4RTError as exc:
+                if exc.code == Code.NOT_FOUND:
+                    return []  # a key filter selects at most one entry, maybe none
+                raise
             info = self.sw.table_entry(spec.name, rec.handle)
             return [self.entry_msg(spec, rec, info, *want)]
         handles = self.handles[spec.id]

@@ -308,3 +308,27 @@ def get_dev(c: Client, device_id: int):
     return c.stub.GetForwardingPipelineConfig(
         p4runtime_pb2.GetForwardingPipelineConfigRequest(device_id=device_id)
     )
+
+
+def test_one_server_several_devices(router_prog):
+    from p4target.runtime import RuntimeServer
+
+    srv = RuntimeServer("127.0.0.1:0")
+    sws = [Switch(device_id=d) for d in (21, 22)]
+    for sw in sws:
+        sw.add_port(1)
+        sw.add_port(2)
+        srv.add_device(sw)
+    with srv:
+        clients = [Client(srv.address, d, election=1) for d in (21, 22)]
+        try:
+            clients[0].set_pipeline(router_prog)
+            clients[0].write(*route(router_prog))
+            with pytest.raises(grpc.RpcError) as exc:  # device 22 has no pipeline yet
+                clients[1].write(*route(router_prog))
+            assert exc.value.code() == C.FAILED_PRECONDITION
+            sws[0].port(1).send(frame())
+            assert len(sws[0].port(2).received) == 1
+        finally:
+            for c in clients:
+                c.close()
