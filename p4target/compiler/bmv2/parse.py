@@ -369,7 +369,7 @@ class ParserLowering:
         la = self.lookahead_of(k, env)
         if la is not None:
             return la.json(), w
-        if k.type != T.BOOL and isinstance(k, (A.PathExpr, A.Member, A.Index)):
+        if isinstance(k, (A.PathExpr, A.Member, A.Index)):
             try:
                 loc = self.conv.loc(k, env)
             except CompileError:

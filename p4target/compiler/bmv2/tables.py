@@ -368,7 +368,9 @@ class TableLowering:
                 return loc.json()["value"], hexstr(
                     self.conv.const_value(e.right.const, e.right.type), loc.width
                 )["value"]
-        if isinstance(e, (A.PathExpr, A.Member, A.Index)) and e.type != T.BOOL:
+        if isinstance(e, (A.PathExpr, A.Member, A.Index)) and not (
+            isinstance(e, A.Member) and e.name in ("hit", "miss")
+        ):
             try:
                 loc = self.conv.loc(e, env)
             except CompileError:
