@@ -233,7 +233,14 @@ def test_many_switches_in_one_process(router_prog):
     assert DEFAULT_ADDRESS.startswith("127.0.0.1:")
 
 
-def test_command_line_no_p4(router_prog):
+@pytest.mark.parametrize(
+    "module,ready",
+    [
+        ("p4target.runtime", "P4Runtime server on 127.0.0.1"),
+        ("p4target.switch", "P4Runtime: 127.0.0.1"),  # the switch CLI composes the server in
+    ],
+)
+def test_command_line_no_p4(router_prog, module, ready):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -242,7 +249,7 @@ def test_command_line_no_p4(router_prog):
         [
             sys.executable,
             "-m",
-            "p4target.runtime",
+            module,
             "--no-p4",
             "--grpc-server-addr",
             f"127.0.0.1:{port}",
@@ -259,7 +266,7 @@ def test_command_line_no_p4(router_prog):
     )
     try:
         line = proc.stdout.readline()
-        assert "P4Runtime server on 127.0.0.1" in line, line
+        assert ready in line, line
         c = Client(f"127.0.0.1:{port}", 3, election=1)
         try:
             c.set_pipeline(router_prog)
