@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scapy.layers.inet import IP, TCP, UDP
@@ -124,3 +125,40 @@ def test_parser_programs_never_raise(data: list[bytes]) -> None:
         st_ = sw.stats()
         assert st_["rx"][0]["packets"] == len(data)
         assert "internal_error" not in st_["drops"]
+
+
+@pytest.fixture(scope="module")
+def p4src_programs() -> list[dict]:
+    try:
+        from p4target.compiler import compile_file
+    except ImportError as exc:  # pragma: no cover
+        pytest.skip(f"embedded compiler not available: {exc}")
+    root = Path(__file__).resolve().parents[2] / "p4src"
+    progs = []
+    for p in sorted(root.glob("*.p4")):
+        try:
+            progs.append(compile_file(str(p), include_dirs=[str(root / "include")]).json)
+        except Exception:  # noqa: BLE001 - only programs that compile are fuzzed
+            continue
+    if not progs:
+        pytest.skip("no p4src program compiles")
+    return progs
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    frames=st.lists(st.one_of(st.binary(max_size=200), valid_frames()), min_size=1, max_size=8),
+    edits=st.lists(st.tuples(st.integers(0, 200), st.integers(0, 255)), max_size=6),
+)
+def test_p4src_programs_never_raise(p4src_programs: list[dict], frames: list[bytes], edits) -> None:  # noqa: ANN001
+    for prog in p4src_programs:
+        sw = Switch(prog, priority_queues=8, cpu_port=255)
+        for f in frames:
+            sw.receive(1, mutate(f, edits, None))
+            sw.receive(255, f)  # packet-out path too
+        sw.run_until_idle(limit_us=1e6)
+        st_ = sw.stats()
+        assert "internal_error" not in st_["drops"], st_
+        assert st_["rx"][1]["packets"] == len(frames)
