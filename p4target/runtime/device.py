@@ -316,7 +316,7 @@ class Device:
         if spec is None or spec.id not in state.digest_cfg:
             return
         dl = p4runtime_pb2.DigestList(digest_id=spec.id, list_id=m.msg_id, timestamp=time.time_ns())
-        for sample in m.samples:
+        for sample in dict.fromkeys(m.samples):  # a list holds distinct messages only
             d = dl.data.add()
             if spec.kind == "bitstring":
                 d.bitstring = _enc(sample[0], spec.widths[0])

@@ -492,15 +492,16 @@ def test_digests_config_lists_and_acks(client, switch, rt_prog):
     assert client.get("error", timeout=0.2) is None
     switch.port(3).send(pkt)
     assert client.get("digest") is not None
-    de.config.max_list_size = 3
+    de.config.max_list_size = 4
     de.config.max_timeout_ns = 10**9
     de.config.ack_timeout_ns = 0
     client.write(update("MODIFY", digest_entry=de))
-    for src in (1, 2):
+    for src in (1, 1, 2):
         switch.port(3).send(frame(dst="00:00:00:00:00:01", src=f"00:00:00:00:00:{src:02x}"))
-    assert client.get("digest", timeout=0.2) is None  # buffered: 2 < 3 samples
+    assert client.get("digest", timeout=0.2) is None  # buffered: 3 < 4 samples
     switch.advance(1_000_000)  # max_timeout flushes the list
-    assert len(client.get("digest").digest.data) == 2
+    got = client.get("digest").digest.data
+    assert [d.struct.members[0].bitstring for d in got] == [b"\x01", b"\x02"]  # distinct
     client.write(update("DELETE", digest_entry=de))
     _, errs = client.write_error(update("DELETE", digest_entry=de))
     assert code(errs) == C.NOT_FOUND.value[0]
