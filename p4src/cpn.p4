@@ -103,19 +103,16 @@ control CpnIngress(inout headers_t hdr,
                     meta.l4_src_port = hdr.tcp.src_port;
                     meta.l4_dst_port = hdr.tcp.dst_port;
                 }
-                hash(meta.flow_hash, HashAlgorithm.crc32, 20w0,
-                     { hdr.ipv6.src_addr, hdr.ipv6.dst_addr, meta.l4_proto,
-                       meta.l4_src_port, meta.l4_dst_port },
-                     32w1048576);
-                hash(meta.flow_sig, HashAlgorithm.crc16, 16w0,
-                     { hdr.ipv6.src_addr, hdr.ipv6.dst_addr, meta.l4_proto,
-                       meta.l4_src_port, meta.l4_dst_port },
-                     32w65536);
                 aisid.apply(hdr, meta, standard_metadata);
             }
 
             /* Gateways. */
             if (meta.drop_reason == DROP_NONE && meta.punt_reason == 0 && meta.classified == 1) {
+                /* The request's flow: flowlet and egress-gateway slots, outer flow label. */
+                hash(meta.flow_hash, HashAlgorithm.crc32, 20w0,
+                     { hdr.ipv6.src_addr, hdr.ipv6.dst_addr, meta.l4_proto,
+                       meta.l4_src_port, meta.l4_dst_port },
+                     32w1048576);
                 if (meta.decapped == 1) {
                     meta.egw_request = 1;
                 } else {

@@ -162,6 +162,10 @@ control EgressGateway(inout headers_t hdr,
         }
 
         if (have_nodes == 1) {
+            hash(meta.flow_sig, HashAlgorithm.crc16, 16w0,
+                 { hdr.ipv6.src_addr, hdr.ipv6.dst_addr, meta.l4_proto,
+                   meta.l4_src_port, meta.l4_dst_port },
+                 32w65536);
             slot = ((bit<32>)meta.flow_hash) & (EGW_FLOW_SLOTS - 1);
             flow_sig.read(stored_sig, slot);
             flow_node.read(stored_node, slot);
