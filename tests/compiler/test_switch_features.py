@@ -46,3 +46,18 @@ def test_value_set_membership_steers_the_parser(switch_for):
     out = ports[1].take()
     # state ids: 7 = not in the set, 6 = in the set
     assert [o[0] for o in out] == [7, 6]
+
+
+def test_direct_meter_colour_reaches_the_program(switch_for):
+    from p4target.switch import Exact
+
+    sw, ports = switch_for("stateful")
+    h = sw.table_add("Ing.classify", [Exact(3)], "Ing.mark", [])
+    sw.table_entry_meter_set("Ing.classify", h, [(0.000001, 1), (0.000001, 1)])
+    for _ in range(2):
+        ports[0].send(bytes.fromhex("03" + "00" * 7))
+    sw.run_until_idle()
+    out = ports[1].take()
+    # direct_color (byte 6): green (0) for the first packet, red (2) for the second
+    assert [o[6] for o in out] == [0, 2]
+    assert [o[7] for o in out] == [1, 1]
