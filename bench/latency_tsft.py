@@ -68,7 +68,7 @@ def main() -> int:
         table, devices, TrainConfig(seed=args.seed), args.cache, progress=False
     )
     t_base = time.perf_counter() - t0
-    predictor.features(table.ops[:1])
+    predictor.warmup()
 
     scores = [
         score_device(predictor, table.ops, table.column(d), d, args.labelled, args.seed + r)

@@ -134,16 +134,6 @@ def _prior(mu: np.ndarray, cov: np.ndarray, tau2: dict[str, float], residual: bo
     return m0, s0
 
 
-def _log_evidence(
-    phi: np.ndarray, z: np.ndarray, m0: np.ndarray, s0: np.ndarray, sigma2: float
-) -> float:
-    k = phi @ s0 @ phi.T + sigma2 * np.eye(len(z))
-    r = z - phi @ m0
-    chol = np.linalg.cholesky(k)
-    alpha = np.linalg.solve(chol, r)
-    return float(-0.5 * alpha @ alpha - np.log(np.diag(chol)).sum())
-
-
 def _map(
     phi: np.ndarray, z: np.ndarray, m0: np.ndarray, s0: np.ndarray, sigma2: float
 ) -> np.ndarray:
@@ -155,17 +145,36 @@ def _map(
 def fit_prior(
     phi: np.ndarray, z: np.ndarray, mu: np.ndarray, cov: np.ndarray, cfg: AdaptConfig
 ) -> tuple[np.ndarray, PriorFit]:
-    """Evidence-maximising prior scales and noise, and the MAP ``[w, b, v]`` under them."""
+    """Evidence-maximising prior scales and noise, and the MAP ``[w, b, v]`` under them.
+
+    The marginal covariance of the labels is ``Phi_e C Phi_e' + sum_g tau2_g Phi_g Phi_g' +
+    sigma2 I``; one eigendecomposition per prior-scale combination scores every noise level."""
+    k = len(mu)
     names = [name for name, _ in RESIDUAL_GROUPS] if cfg.residual else []
-    grids = itertools.product(cfg.tau2_grid, repeat=len(names))
+    phi_e = phi[:, :k]
+    emb_gram = phi_e @ cov @ phi_e.T
+    grams = [
+        phi[:, k + cols.start : k + cols.stop] @ phi[:, k + cols.start : k + cols.stop].T
+        for _, cols in RESIDUAL_GROUPS[: len(names)]
+    ]
+    resid = z - phi_e @ mu  # the residual coefficients have prior mean 0
+    sigma2s = np.asarray(cfg.sigma2_grid, dtype=np.float64)
     best: tuple[float, float, dict[str, float]] | None = None
-    for taus in grids:
-        tau2 = dict(zip(names, taus, strict=True))
-        m0, s0 = _prior(mu, cov, tau2, cfg.residual)
-        for sigma2 in cfg.sigma2_grid:
-            le = _log_evidence(phi, z, m0, s0, sigma2)
-            if best is None or le > best[0]:
-                best = (le, sigma2, tau2)
+    for taus in itertools.product(cfg.tau2_grid, repeat=len(names)):
+        gram = emb_gram + sum(
+            (t * g for t, g in zip(taus, grams, strict=True)), np.zeros_like(emb_gram)
+        )
+        # torch's eigh honours torch.set_num_threads; numpy's multithreaded OpenBLAS can be 30x
+        # slower on a busy machine for matrices this small
+        lam_t, vec_t = torch.linalg.eigh(torch.from_numpy(gram))
+        lam, vec = np.maximum(lam_t.numpy(), 0.0), vec_t.numpy()
+        proj2 = (vec.T @ resid) ** 2
+        # log N(resid; 0, gram + sigma2 I) up to a constant, for every sigma2 at once
+        denom = lam[None, :] + sigma2s[:, None]
+        les = -0.5 * (proj2[None, :] / denom).sum(axis=1) - 0.5 * np.log(denom).sum(axis=1)
+        i = int(np.argmax(les))
+        if best is None or les[i] > best[0]:
+            best = (float(les[i]), float(sigma2s[i]), dict(zip(names, taus, strict=True)))
     assert best is not None
     le, sigma2, tau2 = best
     m0, s0 = _prior(mu, cov, tau2, cfg.residual)

@@ -196,6 +196,16 @@ class LatencyPredictor:
         codes = cell_codes(ops)
         return pen[codes], resid[codes]
 
+    def warmup(self) -> None:
+        """Compute every cell's encoder features and run one tiny optimiser step, so one-time
+        costs (feature pass, lazy torch imports) are not counted as fine-tuning time."""
+        self._features()
+        p = torch.nn.Parameter(torch.zeros(2))
+        opt = torch.optim.Adam([p], lr=1e-3)
+        (p**2).sum().backward()
+        opt.step()
+        torch.linalg.eigh(torch.eye(2, dtype=torch.float64))
+
     def head(self, device: str) -> DeviceHead:
         name = device_of_column(device)
         try:

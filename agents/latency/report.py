@@ -103,7 +103,7 @@ def table5_rows(
     cfg = TrainConfig(seed=seed) if epochs is None else TrainConfig(seed=seed, epochs=epochs)
     devices = training_devices(table, wanted)
     predictor, _, _ = load_or_train(table, devices, cfg, Path(cache) if cache else None, progress)
-    predictor.features(table.ops[:1])
+    predictor.warmup()
     command = (
         f"python -m agents.latency table5 --csv {Path(csv_path).name} --seed {seed} --labelled {labelled} "
         f"--repeats {repeats} --holdout {' '.join(wanted)}"
