@@ -97,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=4.0,
         help="training budget per method on topologies other than Abilene",
     )
+    rp.add_argument(
+        "--abilene-minutes",
+        type=float,
+        default=15.0,
+        help="budget when an Abilene policy (e.g. Algorithm 1) must be trained",
+    )
     rp.add_argument("--only", default=None, help="comma-separated report sections to rerun")
     rp.add_argument("--threads", type=int, default=1)
     rp.add_argument("--quiet", action="store_true")
@@ -192,6 +198,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         minutes=args.minutes,
         only=set(args.only.split(",")) if args.only else None,
         progress=not args.quiet,
+        abilene_minutes=args.abilene_minutes,
     )
     print(path)
     return 0

@@ -41,6 +41,8 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "mlp": ("-mlp", "MLP"),
     "paper": ("-paper", "RLMS-CPN (Alg. 1)"),
     "dqn": ("-dqn", "GNN+DQN"),
+    "io": ("-io", "RLMS-CPN (IO-tuned)"),
+    "compute": ("-compute", "RLMS-CPN (compute-tuned)"),
 }
 BASELINE_NAMES = ("Base1", "Base2", "Base3", "Base4")
 LP_WINDOWS_MS = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 1000.0)
@@ -102,6 +104,8 @@ def train_variant(
     else:
         if variant == "paper":
             tc = TrainConfig.paper(seed=seed, time_budget_s=budget)
+        elif variant in {"io", "compute"}:
+            tc = TrainConfig(seed=seed, time_budget_s=budget, task_kind=variant)
         else:
             tc = TrainConfig(encoder=variant, seed=seed, time_budget_s=budget)
         if total_steps:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from torch.distributions import Categorical, Dirichlet
@@ -163,3 +164,53 @@ def _safe_simplex(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+class NumpyMLP:
+    """An ``mlp()`` Sequential evaluated with numpy (for single decisions: no torch overhead)."""
+
+    def __init__(self, seq: nn.Sequential) -> None:
+        self.layers: list[tuple[np.ndarray, np.ndarray, bool]] = []
+        for module in seq:
+            if isinstance(module, nn.Linear):
+                w = module.weight.detach().double().numpy().T.copy()
+                b = module.bias.detach().double().numpy().copy()
+                self.layers.append((w, b, False))
+            elif isinstance(module, nn.Tanh):
+                w, b, _ = self.layers[-1]
+                self.layers[-1] = (w, b, True)
+            else:  # pragma: no cover - mlp() builds only Linear and Tanh
+                raise TypeError(f"unsupported layer {module!r}")
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        for w, b, act in self.layers:
+            x = x @ w + b
+            if act:
+                x = np.tanh(x)
+        return x
+
+
+class NumpySyncGNNActor:
+    """The deterministic SyncGNN actors in numpy: (node logits [N], concentrations of node i)."""
+
+    def __init__(self, model: ActorCritic) -> None:
+        if model.cfg.encoder != "syncgnn":
+            raise ValueError("numpy inference is for the SyncGNN encoder")
+        enc = model.encoder
+        self.node_in, self.path_in = NumpyMLP(enc.node_in), NumpyMLP(enc.path_in)
+        self.message, self.update = NumpyMLP(enc.message), NumpyMLP(enc.update)
+        self.node_actor, self.path_actor = NumpyMLP(model.node_actor), NumpyMLP(model.path_actor)
+
+    def decide(self, nodes: np.ndarray, paths: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+        """(chosen candidate, its split ratios [k], all node logits [N]) for one decision."""
+        h_c = self.node_in(nodes)  # [N, H]
+        h_p = self.path_in(paths)  # [N, k, H]
+        n, k, h = h_p.shape
+        pair = np.concatenate([np.broadcast_to(h_c[:, None, :], (n, k, h)), h_p], axis=-1)
+        m = self.message(pair.reshape(n * k, 2 * h)).reshape(n, k, h).sum(axis=1)
+        h_c = h_c + self.update(np.concatenate([h_c, m], axis=-1))
+        logits = self.node_actor(h_c)[:, 0]
+        i = int(np.argmax(logits))
+        raw = self.path_actor(np.concatenate([h_p[i], np.broadcast_to(h_c[i], (k, h))], axis=-1))
+        conc = np.minimum(MIN_CONCENTRATION + np.logaddexp(0.0, raw[:, 0]), MAX_CONCENTRATION)
+        return i, conc / conc.sum(), logits

@@ -20,6 +20,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Self
 
@@ -32,7 +33,7 @@ from agents.latency.nb201 import Cell, parse_arch
 from agents.rlmscpn.baselines import distinct_mask, ecmp_split, min_max_utilisation_split
 from agents.rlmscpn.compute import _predicted_table
 from agents.rlmscpn.features import Snapshot, filter_candidates, snapshot_features
-from agents.rlmscpn.model import ActorCritic, ModelConfig
+from agents.rlmscpn.model import ActorCritic, ModelConfig, NumpySyncGNNActor
 from topo.graph import Topology
 
 POLICY_DIR = Path(__file__).with_name("policies")
@@ -104,9 +105,26 @@ def _link_array(
     return out
 
 
+@lru_cache(maxsize=4096)
+def _arch_code(arch: str) -> int:
+    return parse_arch(arch).code
+
+
+@lru_cache(maxsize=256)
+def _kind(device: str) -> str:
+    return device_kind(device)
+
+
 def _cell_code(arch: str | Sequence[int]) -> int:
-    cell = parse_arch(arch) if isinstance(arch, str) else Cell(tuple(int(o) for o in arch))
-    return cell.code
+    if isinstance(arch, str):
+        return _arch_code(arch)
+    return Cell(tuple(int(o) for o in arch)).code
+
+
+@lru_cache(maxsize=8)
+def _prediction_matrix(devices: tuple[str, ...]) -> np.ndarray:
+    """Predicted latency [cells, nodes] for a list of node devices (one table per device)."""
+    return np.stack([_predicted_table(d)[0] for d in devices], axis=1).astype(np.float64)
 
 
 class _Scheduler:
@@ -143,7 +161,7 @@ class _Scheduler:
         return self._paths[key]
 
     def predicted(self, code: int, devices: Sequence[str]) -> np.ndarray:
-        return np.array([float(_predicted_table(d)[0][code]) for d in devices])
+        return _prediction_matrix(tuple(devices))[code]
 
     def node_arrays(self, request: TaskRequest, state: NetworkState):
         if not state.compute:
@@ -162,8 +180,10 @@ class _Scheduler:
         return nodes, devices, pred, backlog, hops, dist
 
     def normalise(self, x: np.ndarray) -> np.ndarray:
-        x = np.clip(np.nan_to_num(np.asarray(x, dtype=float)), 0.0, None)
-        x = x / x.sum() if x.sum() > 0 else np.full(len(x), 1.0 / len(x))
+        x = np.asarray(x, dtype=float)
+        x = np.where(np.isfinite(x) & (x > 0), x, 0.0)
+        total = x.sum()
+        x = x / total if total > 0 else np.full(len(x), 1.0 / len(x))
         keep = x >= self.min_split
         if not keep.any():
             keep[np.argmax(x)] = True
@@ -205,6 +225,7 @@ class RlmsCpnPolicy:
         cfg = model.cfg
         self.sched = _Scheduler(topology, cfg.n_candidates, cfg.k_paths, min_split)
         self.name = f"rlmscpn-{cfg.encoder}"
+        self._fast = NumpySyncGNNActor(model) if cfg.encoder == "syncgnn" else None
 
     @property
     def topology(self) -> Topology:
@@ -239,7 +260,7 @@ class RlmsCpnPolicy:
     def snapshot(self, request: TaskRequest, state: NetworkState) -> tuple[Snapshot, list[str]]:
         s = self.sched
         nodes, devices, pred, backlog, hops, dist = s.node_arrays(request, state)
-        kinds = np.array([device_kind(d) for d in devices])
+        kinds = np.array([_kind(d) for d in devices])
         idx = filter_candidates(nodes, kinds, pred, hops, dist, s.n_candidates)
         if len(idx) < s.n_candidates:
             idx = np.concatenate([idx, np.repeat(idx[-1:], s.n_candidates - len(idx))])
@@ -275,6 +296,9 @@ class RlmsCpnPolicy:
     def decide_snapshot(self, snap: Snapshot) -> tuple[int, np.ndarray]:
         """(candidate index, split over its k paths) for a prepared snapshot."""
         node_x, path_x = snapshot_features(snap)
+        if self._fast is not None:
+            i, split, _ = self._fast.decide(node_x.astype(np.float64), path_x.astype(np.float64))
+            return i, split
         with torch.inference_mode():
             logits, conc, _ = self.model(
                 torch.from_numpy(node_x)[None], torch.from_numpy(path_x)[None]

@@ -53,6 +53,9 @@ class TrainConfig:
     eval_every_steps: int = 20_000
     val_episodes: int = 6
     save_every_s: float = 60.0
+    # task mix: "mixed" (default), or "io"/"compute" to specialise a policy (Tables 15-16)
+    task_kind: str = "mixed"
+    io_sizes_mb: tuple[float, ...] = (0.1, 1.0, 10.0)
 
     def __post_init__(self) -> None:
         if self.algo not in {"ppo", "paper"}:
@@ -66,7 +69,9 @@ class TrainConfig:
         return cls(**base)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d["io_sizes_mb"] = list(self.io_sizes_mb)
+        return d
 
 
 @dataclass
@@ -153,10 +158,32 @@ class Trainer:
         torch.set_rng_state(st["torch_rng"])
 
     # ------------------------------------------------------------------ validation
+    def _reset(self, sim: ComputeNetworkSim) -> None:
+        seed = int(self.rng.integers(2**31))
+        if self.tc.task_kind == "io":
+            size = float(self.rng.choice(self.tc.io_sizes_mb))
+            sim.reset(seed, None, "io", io_data_mb=size)
+        else:
+            sim.reset(seed, None, self.tc.task_kind)
+
     def validate(self) -> float:
-        stats = run_model(self.model, self.template, self.val_seeds)
+        if self.tc.task_kind == "io":
+            seeds = self.val_seeds[: max(1, len(self.val_seeds) // 2)]
+            val = float(
+                np.mean(
+                    [
+                        run_model(
+                            self.model, self.template, seeds, None, "io", io_data_mb=mb
+                        ).mean_ms
+                        for mb in self.tc.io_sizes_mb
+                    ]
+                )
+            )
+        else:
+            val = run_model(
+                self.model, self.template, self.val_seeds, None, self.tc.task_kind
+            ).mean_ms
         self.model.train()
-        val = stats.mean_ms
         self.history.append({"steps": self.steps, "val_ms": val, "elapsed_s": self.elapsed})
         if val < self.best_val:
             self.best_val = val
@@ -174,7 +201,7 @@ class Trainer:
         tc = self.tc
         sims = clone_sims(self.template, tc.n_envs)
         for sim in sims:
-            sim.reset(int(self.rng.integers(2**31)))
+            self._reset(sim)
         t0, start_elapsed, last_save = time.monotonic(), self.elapsed, time.monotonic()
         bar = tqdm(
             total=tc.total_steps,
@@ -222,7 +249,7 @@ class Trainer:
                 rewards.append(-out.response_ms * tc.reward_scale)
                 dones.append(sim.done)
                 if sim.done:
-                    sim.reset(int(self.rng.integers(2**31)))
+                    self._reset(sim)
             next_nodes, next_paths, _ = batch_features(sims)
             with torch.no_grad():
                 _, _, v_next = self.model(next_nodes, next_paths)
@@ -251,7 +278,7 @@ class Trainer:
                 r.append(-out.response_ms * tc.reward_scale)
                 d.append(sim.done)
                 if sim.done:
-                    sim.reset(int(self.rng.integers(2**31)))
+                    self._reset(sim)
             obs_n.append(nodes)
             obs_p.append(paths)
             acts_n.append(node)

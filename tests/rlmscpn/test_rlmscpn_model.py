@@ -67,3 +67,21 @@ def test_actions_are_valid_and_log_probs_consistent():
     # SyncGNN also runs on other candidate / path counts (Table 7)
     n7, p7 = _batch(b=2, n=7, k=3)
     assert model(n7, p7)[0].shape == (2, 7)
+
+
+def test_numpy_inference_matches_torch():
+    import numpy as np
+
+    from agents.rlmscpn.model import NumpySyncGNNActor
+
+    torch.manual_seed(3)
+    model = ActorCritic(ModelConfig())
+    fast = NumpySyncGNNActor(model)
+    nodes, paths = _batch(b=6, seed=4)
+    logits, conc, _ = model(nodes, paths)
+    for b in range(6):
+        i, split, lg = fast.decide(nodes[b].double().numpy(), paths[b].double().numpy())
+        assert np.allclose(lg, logits[b].detach().numpy(), atol=1e-5)
+        assert i == int(logits[b].argmax())
+        alpha = conc[b, i].detach().numpy()
+        assert np.allclose(split, alpha / alpha.sum(), atol=1e-5)
