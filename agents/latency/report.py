@@ -172,7 +172,7 @@ def plot_table5(rows: list[dict[str, Any]], out_png: str | Path) -> Path:
     devices = [r["device"] for r in rows]
     x = np.arange(len(devices))
     width = 0.8 / len(methods)
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.3 * len(devices) + 2), 4.2))
+    fig, ax = plt.subplots(figsize=(max(7.0, 1.3 * len(devices) + 4), 4.2))
     for i, m in enumerate(methods):
         ax.bar(
             x + (i - (len(methods) - 1) / 2) * width,
@@ -188,7 +188,7 @@ def plot_table5(rows: list[dict[str, Any]], out_png: str | Path) -> Path:
     ax.set_ylabel("MSE (latency min-max normalised per device)")
     n_lab = rows[0].get("labelled", 50) if rows else 50
     ax.set_title(f"Latency prediction on new devices, {n_lab} labelled cells")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     if rows and rows[-1].get("command"):
         fig.text(0.01, 0.005, rows[-1]["command"], fontsize=6, color="0.35")
     fig.tight_layout(rect=(0, 0.03, 1, 1))

@@ -121,3 +121,19 @@ def test_random_cells_are_seeded():
     assert random_cells(5, 7) == random_cells(5, 7)
     assert random_cells(5, 7) != random_cells(5, 8)
     assert random_ops(4, 1).shape == (4, 6)
+
+
+def test_live_edges_and_connectivity_by_hand():
+    from agents.latency.nb201 import is_connected, live_edges
+
+    # |conv3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|: node 1 computed but never reaches the output
+    # |conv3x3~0|+|none~0|none~1|+|none~0|skip~1|none~2|: path 0 -> 1 -> 3
+    # |none~0|+|skip~0|pool~1|+|none~0|none~1|conv1x1~2|: path 0 -> 2 -> 3; edge 1->2 is dead (node 1 empty)
+    ops = np.array([[3, 0, 0, 0, 0, 0], [3, 0, 0, 0, 1, 0], [0, 1, 4, 0, 0, 2]])
+    assert live_edges(ops).tolist() == [
+        [False] * 6,
+        [True, False, False, False, True, False],
+        [False, True, False, False, False, True],
+    ]
+    assert is_connected(ops).tolist() == [False, True, True]
+    assert (~is_connected(all_ops())).sum() == 341  # cells whose output ignores their input
