@@ -49,10 +49,10 @@ class DQNConfig:
     batch_size: int = 128
     buffer_size: int = 100_000
     learning_starts: int = 4096
-    gradient_steps: int = 2  # per vector step (n_envs transitions)
+    gradient_steps: int = 4  # per vector step (n_envs transitions)
     target_sync: int = 1000  # gradient steps between target-network copies
     eps_start: float = 1.0
-    eps_end: float = 0.01
+    eps_end: float = 0.05
     eps_episodes: int = 300  # linear decay over this many episodes
     n_envs: int = 16
     episodes: int = 1000
@@ -67,7 +67,7 @@ class DQNConfig:
     #: Share of training flows sent to a random other domain, so the policy also serves the
     #: destinations orchestration may pick (coupling); evaluation uses the case study's m1↔m2.
     other_dst_prob: float = 0.2
-    checkpoint_every: int = 8  # windows
+    checkpoint_every: int = 2  # windows between resumable saves
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -292,10 +292,7 @@ def train_q(
                 bar.set_postfix(cost=f"{np.mean(info['episode_cost']):.1f}", eps=f"{eps:.2f}")
             if window % dqn.checkpoint_every == 0 and window < dqn.n_windows:
                 save_state()
-    except KeyboardInterrupt:
-        save_state()
-        raise
-    finally:
+    finally:  # an interrupted run resumes from the last completed-window save
         if bar is not None:
             bar.close()
     curve_cost, curve_reward = curve_cost[: dqn.episodes], curve_reward[: dqn.episodes]

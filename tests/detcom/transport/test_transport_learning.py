@@ -1,0 +1,112 @@
+"""Seeded short runs: D3QN learns (beats random); training resumes exactly; policy round trip."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from agents.common.checkpoint import load_checkpoint
+from agents.detcom.transport import api
+from agents.detcom.transport.agents import QAgent, RandomAgent
+from agents.detcom.transport.dqn import DQNConfig, load_q_network, train_q
+from agents.detcom.transport.env import TransportVecEnv
+from agents.detcom.transport.evaluation import run_episode
+from agents.detcom.transport.policy import FlowRequest, TransportPolicy, TransportState
+from agents.detcom.transport.scenario import TransportConfig
+
+CFG = TransportConfig(scs_khz=60)
+SHORT = DQNConfig(
+    method="d3qn",
+    episodes=48,
+    n_envs=16,
+    tasks_per_episode=100,
+    learning_starts=512,
+    eps_episodes=24,
+    checkpoint_every=1,
+)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("d3qn")
+    return train_q(CFG, SHORT, seed=0, out_dir=out, progress=False)
+
+
+def test_short_d3qn_run_beats_random(trained):
+    net, tcfg, dqn, meta = load_q_network(trained)
+    assert dqn.method == "d3qn" and net.dueling and meta["provenance"]["seed"] == 0
+    d3qn = run_episode(QAgent(net, "d3qn"), CFG, seed=77, n_tasks=600)
+    rnd = run_episode(RandomAgent(77), CFG, seed=77, n_tasks=600)
+    assert d3qn["total_cost"] < 0.5 * rnd["total_cost"], (d3qn["total_cost"], rnd["total_cost"])
+    assert d3qn["deadline_success"] > rnd["deadline_success"] + 0.1
+    hist = api.history(trained)
+    assert len(hist["episode_cost"]) == 48 and hist["seed"] == 0
+    # The curve learns: late episodes cost less than the first (random-policy) ones.
+    assert np.mean(hist["episode_cost"][-16:]) < np.mean(hist["episode_cost"][:16])
+
+
+def test_interrupted_training_resumes_exactly(tmp_path, monkeypatch):
+    torch.set_num_threads(1)
+    dqn = replace(SHORT, episodes=48, tasks_per_episode=40, learning_starts=128)
+    full = train_q(CFG, dqn, seed=3, out_dir=tmp_path / "full", progress=False)
+    calls = {"n": 0}
+    real_step = TransportVecEnv.step
+
+    def flaky(self, actions):
+        calls["n"] += 1
+        if calls["n"] == 40 * 2 + 5:  # during the third window
+            raise KeyboardInterrupt
+        return real_step(self, actions)
+
+    monkeypatch.setattr(TransportVecEnv, "step", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        train_q(CFG, dqn, seed=3, out_dir=tmp_path / "cut", progress=False)
+    state = tmp_path / "cut" / "transport_d3qn_scs60.train.pt"
+    assert state.exists()
+    monkeypatch.setattr(TransportVecEnv, "step", real_step)
+    resumed = train_q(CFG, dqn, seed=3, out_dir=tmp_path / "cut", progress=False)
+    assert not state.exists()
+    a, _ = load_checkpoint(full)
+    b, _ = load_checkpoint(resumed)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert api.history(full)["episode_cost"] == api.history(resumed)["episode_cost"]
+    # A finished run with the same seed and config is not retrained.
+    assert train_q(CFG, dqn, seed=3, out_dir=tmp_path / "cut", progress=False) == resumed
+
+
+def test_policy_round_trip_and_determinism(trained):
+    pol = TransportPolicy.load(trained)
+    assert pol.name == "d3qn-transport"
+    req = FlowRequest(src=0, dst=1, deadline_us=4000.0)
+    good = TransportState(queue_frames=(5, 5), ru_free_share=(0.8, 0.8), sinr_db=20.0)
+    d1, d2 = pol.decide(req, good), pol.decide(req, good)
+    assert d1 == d2
+    assert d1.cycle_offset in (0, 1) and d1.uses_5g and d1.resource_units > 0
+    assert 0 < d1.spectrum_share <= 1 and d1.cycle_us == 1000.0
+    assert d1.worst_case_latency_us == 4000.0 + 1000.0 * d1.cycle_offset
+    # A path without the 5GS gets no spectrum.
+    local = pol.decide(FlowRequest(src=0, dst=2, deadline_us=3000.0), good)
+    assert not local.uses_5g and local.resource_units == 0
+    # Same answer as the Q-agent on the simulator's own observation.
+    net, *_ = load_q_network(trained)
+    obs = np.zeros((1, net.obs_dim), np.float32)
+    with torch.no_grad():
+        assert QAgent(net, "d3qn").act(obs, None)[0] == net(torch.from_numpy(obs)).argmax().item()
+    with pytest.raises(ValueError):
+        pol.decide(FlowRequest(src=0, dst=9, deadline_us=4000.0), good)
+    with pytest.raises(ValueError):
+        pol.decide(FlowRequest(src=0, dst=1, deadline_us=0.0), good)
+
+
+def test_api_evaluates_baselines_and_rejects_bad_input(tmp_path):
+    r = api.evaluate("random", 60, seed=4, n_tasks=200)
+    assert {"total_cost", "deadline_success", "loss_rate"} <= r.keys()
+    with pytest.raises(ValueError):
+        api.evaluate("ppo", 60, seed=4)
+    with pytest.raises(ValueError):
+        api.evaluate("random", 45, seed=4)
+    with pytest.raises(FileNotFoundError):
+        api.evaluate("dqn", 60, seed=4, checkpoint=tmp_path / "missing")
+    assert api.default_checkpoint("d3qn", 60).name == "transport_d3qn_scs60"
