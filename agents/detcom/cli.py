@@ -22,7 +22,6 @@ ORCH_METHODS = ("mappo", "ippo", "greedy", "round_robin", "random", "greedy_bala
 TRANSPORT_TRAINED = ("d3qn", "dqn", "ddqn")
 TRANSPORT_METHODS = ("d3qn", "dqn", "ddqn", "sa", "random")
 SCS = (15, 30, 60)
-POLICY_DIR = Path(__file__).resolve().parent / "policies"
 
 
 def _csv(kind: type, allowed: tuple | None = None):
@@ -38,7 +37,9 @@ def _csv(kind: type, allowed: tuple | None = None):
 
 
 def shipped_actor(algo: str) -> Path:
-    return POLICY_DIR / f"{algo}_orchestration"
+    from agents.detcom.orchestration.policy import shipped_policy
+
+    return shipped_policy(algo)
 
 
 # ---- train ------------------------------------------------------------------------------
@@ -60,6 +61,7 @@ def _train_orchestration(args: argparse.Namespace) -> list[str]:
         last = next((r for r in reversed(history) if "util_var" in r), {})
         msg = (
             f"{algo}: {trainer.env_steps} env steps in {trainer.elapsed:.0f} s"
+            f" ({trainer.cpu_seconds:.0f} s CPU)"
             f"{' (resumed)' if resumed else ''}; last episodes util_var "
             f"{last.get('util_var', math.nan):.5f} acceptance {last.get('acceptance', math.nan):.4f}"
         )
@@ -76,7 +78,15 @@ def _curve(history: list[dict[str, float]], points: int = 120) -> dict[str, Any]
     if len(rows) > points:
         idx = sorted({round(i * (len(rows) - 1) / (points - 1)) for i in range(points)})
         rows = [rows[i] for i in idx]
-    keys = ("env_steps", "seconds", "util_var", "acceptance", "deadline_success", "return")
+    keys = (
+        "env_steps",
+        "seconds",
+        "cpu_seconds",
+        "util_var",
+        "acceptance",
+        "deadline_success",
+        "return",
+    )
     return {
         "learning_curve": {k: [round(float(r.get(k, math.nan)), 6) for r in rows] for k in keys}
     }

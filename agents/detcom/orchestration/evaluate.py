@@ -133,17 +133,16 @@ def run_method(
 
 
 def make_orchestrator(name: str, seed: int = 0, checkpoint: Path | None = None) -> Orchestrator:
-    """A method by name: a baseline, ``greedy_balance``, or a learned actor from ``checkpoint``."""
+    """A method by name: a baseline, ``greedy_balance``, or a learned actor from ``checkpoint``
+    (default: the shipped one in ``agents/detcom/policies/``)."""
     if name in BASELINES:
         return BASELINES[name](seed) if name == "random" else BASELINES[name]()
     if name == "greedy_balance":
         return BalanceGreedyOrchestrator()
     if name in ("mappo", "ippo"):
-        from agents.detcom.orchestration.policy import load_actor
+        from agents.detcom.orchestration.policy import load_actor, shipped_policy
 
-        if checkpoint is None:
-            raise ValueError(f"{name} needs a checkpoint")
-        actor, _ = load_actor(checkpoint)
+        actor, _ = load_actor(checkpoint if checkpoint is not None else shipped_policy(name))
         return LearnedOrchestrator(actor, name)
     raise ValueError(f"unknown orchestration method {name!r}")
 

@@ -24,7 +24,14 @@ from agents.detcom.orchestration.networks import BidActor
 from agents.detcom.orchestration.vecenv import HOLD_HORIZONS, build_observations
 
 CHECKPOINT_KIND = "detcom-orchestration-actor"
-DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "policies" / "mappo_orchestration"
+POLICY_DIR = Path(__file__).resolve().parents[1] / "policies"
+DEFAULT_POLICY = POLICY_DIR / "mappo_orchestration"
+
+
+def shipped_policy(algo: str = "mappo") -> Path:
+    """Stem of a shipped orchestration actor (``mappo`` or ``ippo``)."""
+    return POLICY_DIR / f"{algo}_orchestration"
+
 
 Triple = tuple[float, float, float]
 

@@ -50,8 +50,8 @@ class PPOConfig:
     total_steps: int = 3_000_000  # environment steps (tasks decided), all envs together
     lr: float = 5e-4
     critic_lr: float = 5e-4
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
+    gamma: float = 0.95
+    gae_lambda: float = 0.9
     clip: float = 0.2
     epochs: int = 4
     minibatches: int = 4
@@ -155,6 +155,7 @@ class PPOTrainer:
         self.episodes_started = 0
         self.history: list[dict[str, float]] = []
         self.elapsed = 0.0
+        self.cpu_seconds = 0.0
 
     # ---- persistence --------------------------------------------------------------------
     @property
@@ -174,6 +175,7 @@ class PPOTrainer:
             "iteration": self.iteration,
             "episodes_started": self.episodes_started,
             "elapsed": self.elapsed,
+            "cpu_seconds": self.cpu_seconds,
             "seed": self.seed,
             "ppo": self.cfg.to_dict(),
             "env": _jsonable(self.env_cfg.to_dict()),
@@ -201,6 +203,7 @@ class PPOTrainer:
         self.iteration = int(state["iteration"])
         self.episodes_started = int(state["episodes_started"])
         self.elapsed = float(state["elapsed"])
+        self.cpu_seconds = float(state.get("cpu_seconds", 0.0))
         hist = state["history"]
         n = len(next(iter(hist.values()), []))
         self.history = [{k: float(v[i]) for k, v in hist.items()} for i in range(n)]
@@ -216,6 +219,7 @@ class PPOTrainer:
             "ppo": self.cfg.to_dict(),
             "env_steps": self.env_steps,
             "train_seconds": round(self.elapsed, 1),
+            "train_cpu_seconds": round(self.cpu_seconds, 1),
         }
         prov = default_provenance(seed=self.seed, **(extra or {}))
         return save_checkpoint(stem, self.actor.state_dict(), config, prov)
@@ -244,12 +248,17 @@ class PPOTrainer:
             unit_scale=True,
         )
         start = time.monotonic() - self.elapsed
+        cpu_start = time.process_time() - self.cpu_seconds
         pending: list[dict[str, np.ndarray]] = []
+        last_var = math.nan
         while self.env_steps < total:
             if time_limit_s is not None and time.monotonic() - start >= time_limit_s:
                 break
-            if cfg.anneal_lr:
-                frac = 1.0 - self.env_steps / total
+            if cfg.anneal_lr:  # linear decay over the step budget or the time limit
+                progress = self.env_steps / total
+                if time_limit_s:
+                    progress = max(progress, (time.monotonic() - start) / time_limit_s)
+                frac = 1.0 - progress
                 for opt, lr in ((self.actor_opt, cfg.lr), (self.critic_opt, cfg.critic_lr)):
                     for g in opt.param_groups:
                         g["lr"] = lr * max(frac, 0.05)
@@ -260,9 +269,11 @@ class PPOTrainer:
             self.env_steps += per_iter
             self.iteration += 1
             self.elapsed = time.monotonic() - start
+            self.cpu_seconds = time.process_time() - cpu_start
             row = {
                 "iteration": self.iteration,
                 "env_steps": self.env_steps,
+                "cpu_seconds": self.cpu_seconds,
                 "seconds": self.elapsed,
             }
             row.update(stats)
@@ -273,9 +284,9 @@ class PPOTrainer:
                 pending = []
             self.history.append(row)
             bar.update(per_iter)
-            bar.set_postfix(
-                r=f"{row['reward_per_step']:.3f}", var=f"{row.get('util_var', math.nan):.4f}"
-            )
+            if "util_var" in row:
+                last_var = row["util_var"]
+            bar.set_postfix(r=f"{row['reward_per_step']:.3f}", var=f"{last_var:.4f}")
             if self.iteration % checkpoint_every == 0:
                 self.save()
         bar.close()
