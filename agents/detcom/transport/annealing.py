@@ -60,7 +60,8 @@ class SimulatedAnnealing:
     def __init__(self, seed: int = 0, sweeps: int = 30, t_end_ratio: float = 1e-3) -> None:
         self.seed, self.sweeps, self.t_end_ratio = seed, sweeps, t_end_ratio
         self.plan: np.ndarray | None = None
-        self.expected_cost: list[float] = []
+        self.expected_cost: list[float] = []  # of the plan, per episode
+        self.start_cost: list[float] = []  # of the starting point (each task's own best)
 
     # ------------------------------------------------------------------ expected cost model
     def _task_costs(self, sim: TransportSim, e: int) -> tuple[np.ndarray, dict]:
@@ -158,6 +159,7 @@ class SimulatedAnnealing:
         total = 0.0
         for i in range(n):
             total += cl[i][xq[i]][xl[i]] + book(i, xq[i], xl[i], 1.0)
+        self.start_cost.append(total)
 
         def propose(i: int) -> tuple[int, int]:
             r = rng.random()
@@ -215,7 +217,7 @@ class SimulatedAnnealing:
 
     def begin(self, sim: TransportSim) -> None:
         rng = np.random.default_rng(self.seed)
-        plans, self.expected_cost = [], []
+        plans, self.expected_cost, self.start_cost = [], [], []
         for e in range(sim.n_envs):
             plan, exp_cost = self._anneal(sim, e, rng)
             plans.append(plan)

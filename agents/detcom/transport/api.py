@@ -20,6 +20,8 @@ from agents.detcom.transport.dqn import DQNConfig, checkpoint_name, load_q_netwo
 from agents.detcom.transport.scenario import TransportConfig, TransportModel
 
 METHODS: tuple[str, ...] = (*LEARNED, "sa", "random")
+#: Extra reference (not in the paper): per-task expected-cost minimiser that knows the channel model.
+REFERENCES: tuple[str, ...] = ("model-greedy",)
 SCS_KHZ: tuple[int, ...] = (15, 30, 60)
 POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
 
@@ -69,6 +71,10 @@ def _agent(method: str, scs_khz: int, seed: int, checkpoint: Path | None):
         return RandomAgent(seed), None
     if method == "sa":
         return SimulatedAnnealing(seed=seed), None
+    if method == "model-greedy":
+        from agents.detcom.transport.greedy import ModelGreedy
+
+        return ModelGreedy(), None
     path = Path(checkpoint) if checkpoint is not None else default_checkpoint(method, scs_khz)
     if not path.with_suffix(".safetensors").exists() and not path.exists():
         raise FileNotFoundError(
@@ -96,15 +102,25 @@ def evaluate(
 
     ``targets`` (one domain index per task) are orchestration's destinations (the coupling
     variable): each task must be delivered there, and ``coupling_satisfied`` reports the share
-    that was. Returns ``total_cost``, ``deadline_success``, ``loss_rate`` and the rest of
+    that was, and the result carries ``per_task_met`` / ``per_task_delivered`` (one bool per task,
+    first window) so the coupling can join each task's compute and network outcomes. Returns
+    ``total_cost``, ``deadline_success``, ``loss_rate`` and the rest of
     :func:`agents.detcom.transport.evaluation.run_episode`'s metrics. Learned methods load
     ``checkpoint`` or the shipped default for ``scs_khz``.
     """
     from agents.detcom.transport.evaluation import run_episode
 
-    _check(method, scs_khz)
+    _check(method, scs_khz, (*METHODS, *REFERENCES))
     agent, path = _agent(method, scs_khz, seed, checkpoint)
-    out = run_episode(agent, case_study(scs_khz, n_tasks), seed, n_tasks, targets, n_windows)
+    out = run_episode(
+        agent,
+        case_study(scs_khz, n_tasks),
+        seed,
+        n_tasks,
+        targets,
+        n_windows,
+        per_task=targets is not None,
+    )
     out["checkpoint"] = str(path) if path else None
     return out
 

@@ -18,6 +18,7 @@ def run_episode(
     n_tasks: int | None = None,
     targets: np.ndarray | None = None,
     n_envs: int = 1,
+    per_task: bool = False,
 ) -> dict[str, Any]:
     """Schedule ``n_envs`` windows of ``n_tasks`` tasks drawn from ``seed``; return metrics.
 
@@ -25,6 +26,8 @@ def run_episode(
     ``cost_link``/``cost_latency``/``cost_retx``, ``deadline_success`` (share of tasks delivered
     within their latency bound), ``loss_rate`` (never delivered), ``coupling_satisfied`` (share
     delivered to the destination orchestration fixed), latency statistics, spectrum and HARQ use.
+    ``per_task`` adds the first window's per-task outcomes: ``per_task_met`` (delivered within
+    the bound) and ``per_task_delivered``.
     """
     sim = TransportSim(cfg, n_envs=n_envs, n_tasks=n_tasks)
     obs = sim.reset(seed=seed, targets=targets)
@@ -49,6 +52,10 @@ def run_episode(
             break
         obs = sim.observe()
     w = cfg.weights
+    extra: dict[str, Any] = {}
+    if per_task:
+        extra["per_task_met"] = (acc["violated"][0] == 0).tolist()
+        extra["per_task_delivered"] = (acc["delivered"][0] > 0).tolist()
     n5 = max(1.0, float(acc["has_5g"].sum()))
     return {
         "method": agent.name,
@@ -69,4 +76,5 @@ def run_episode(
         "mean_ru_per_5g_task": float(ru.sum() / n5),
         "air_tx_per_5g_task": float(acc["air_tx"].sum() / n5),
         "offset1_share": float(offset.mean()),
+        **extra,
     }

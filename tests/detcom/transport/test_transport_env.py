@@ -88,3 +88,14 @@ def test_spectrum_levels_and_actions():
         s: TransportModel(TransportConfig(scs_khz=s)).attempts_per_cycle[0] for s in (15, 30, 60)
     }
     assert att == {15: 1, 30: 2, 60: 4}
+
+
+def test_api_reports_per_task_outcomes_for_the_coupling():
+    from agents.detcom.transport import api
+
+    targets = np.array([1, 2, 1, 3, 0, 4, 1, 1])
+    r = api.evaluate("sa", 60, seed=2, n_tasks=len(targets), targets=targets)
+    assert len(r["per_task_met"]) == len(targets) and len(r["per_task_delivered"]) == len(targets)
+    assert r["deadline_success"] == pytest.approx(np.mean(r["per_task_met"]))
+    assert r["coupling_satisfied"] == pytest.approx(np.mean(r["per_task_delivered"]))
+    assert "per_task_met" not in api.evaluate("random", 60, seed=2, n_tasks=8)

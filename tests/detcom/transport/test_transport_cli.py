@@ -1,0 +1,37 @@
+"""CLI evaluation output and the figure helpers."""
+
+import json
+
+import numpy as np
+
+from agents.detcom.transport.__main__ import main
+from agents.detcom.transport.plots import (
+    convergence_episode,
+    moving_average,
+    plot_convergence,
+    plot_total_cost,
+)
+
+
+def test_eval_json(capsys):
+    assert (
+        main(["eval", "--methods", "random", "sa", "--scs", "15", "--n-tasks", "60", "--json"]) == 0
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"15"} and set(out["15"]) == {"random", "sa"}
+    assert out["15"]["sa"]["total_cost"] < out["15"]["random"]["total_cost"]
+
+
+def test_convergence_helpers_and_plots(tmp_path):
+    assert np.allclose(moving_average([1, 2, 3, 4], 2), [1, 1.5, 2.5, 3.5])
+    curve = [100.0] * 50 + [10.0] * 200
+    ep = convergence_episode(curve, window=10, tol=0.05)
+    assert 50 <= ep <= 60
+    assert convergence_episode([5.0] * 20, window=5) == 0
+    a = plot_convergence(
+        {"d3qn": curve, "dqn": curve[::-1]}, tmp_path / "a.png", references={"sa": 20.0}
+    )
+    b = plot_total_cost(
+        {15: {"d3qn": 1.0, "sa": 2.0}, 60: {"d3qn": 1.5, "sa": 2.5}}, tmp_path / "b.png"
+    )
+    assert a.stat().st_size > 1000 and b.stat().st_size > 1000
