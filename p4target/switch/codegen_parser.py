@@ -401,6 +401,14 @@ class ParserGenMixin:
                     continue
                 f = self.prog.field(inp["value"])
                 h = self.prog.headers[f.header]
+                if f.vl:
+                    # a varbit field counts with the width it was extracted with
+                    flush()
+                    guard = "" if h.metadata else f"V[{h.index}] and "
+                    self.w(f"    w = P.vl.get({f.index}, 0) if {guard}P.vl else 0")
+                    self.w(f"    x = (x << w) | (F[{f.index}] & ((1 << w) - 1))")
+                    self.w("    n += w")
+                    continue
                 if group_hdr is not h:
                     flush()
                     group_hdr = h
@@ -416,6 +424,11 @@ class ParserGenMixin:
                 flush()
                 h = self.prog.header(inp["value"])
                 self.w(f"    if V[{h.index}]:")
+                if h.vl_field is not None:
+                    self.w(f"        b = _header_bytes(F, P, {h.index})")
+                    self.w("        x = (x << (len(b) << 3)) | int.from_bytes(b, 'big')")
+                    self.w("        n += len(b) << 3")
+                    continue
                 self.w(
                     f"        x = (x << {h.nbytes * 8}) | ({self._header_int(h)}) << {h.nbytes * 8 - h.fixed_bits}"
                 )
