@@ -160,7 +160,9 @@ def parse_stf(text: str, path: str = "<stf>") -> list[Command]:
             if name == "packet":
                 c.data = _hexdata(data, False, path, lineno)
                 if len(c.data) % 2:
-                    raise StfSyntaxError(path, lineno, "packet data has an odd number of nibbles")
+                    # p4c's STF driver turns each pair of nibbles into a byte, and a
+                    # lone last nibble into a byte of its own ("..20 0" sends 20 00)
+                    c.data = c.data[:-1] + "0" + c.data[-1]
             else:
                 c.data = _hexdata(data, True, path, lineno) if data else None
         elif name == "check_counter":

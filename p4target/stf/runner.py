@@ -129,6 +129,9 @@ class EmbeddedRunner:
         self.outputs: dict[int, list[bytes]] = {}
         self.expects: list[Expectation] = []
         self.any_ports: set[int] = set()
+        # like p4c's STF driver, the switch only has the ports the test names in
+        # ``packet``/``expect``; what goes to any other port is dropped unseen
+        self.ports: set[int] = set()
         self.entry_ids: dict[str, tuple[str, int]] = {}
         self.log: list[str] = []
         self.failures: list[str] = []
@@ -164,8 +167,10 @@ class EmbeddedRunner:
             aname = resolve_action(self.sw, t, c.action)
             sw.table_set_default(tname, aname, action_params(self.sw, aname, c))
         elif n == "packet":
+            self.ports.add(c.port)
             sw.receive(c.port, bytes.fromhex(c.data or ""))
         elif n == "expect":
+            self.ports.add(c.port)
             if c.data is None:
                 self.any_ports.add(c.port)
             else:
@@ -296,6 +301,10 @@ class EmbeddedRunner:
             by_port.setdefault(e.port, []).append(e)
         ports = sorted(set(by_port) | set(self.outputs))
         for port in ports:
+            if port not in self.ports:
+                n = len(self.outputs.get(port, []))
+                self.say(f"port {port} is not part of the test: {n} packet(s) there ignored")
+                continue
             exp = by_port.get(port, [])
             got = self.outputs.get(port, [])
             if port in self.any_ports and not exp:
