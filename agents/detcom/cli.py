@@ -66,7 +66,10 @@ def _train_orchestration(args: argparse.Namespace) -> list[str]:
             f"{last.get('util_var', math.nan):.5f} acceptance {last.get('acceptance', math.nan):.4f}"
         )
         if args.ship:
-            stem = trainer.save_policy(shipped_actor(algo), extra=_curve(history))
+            command = " ".join(["python -m agents.detcom", *sys.argv[1:]])
+            stem = trainer.save_policy(
+                shipped_actor(algo), extra={"command": command, **_curve(history)}
+            )
             msg += f"; shipped {stem.relative_to(Path.cwd()) if stem.is_relative_to(Path.cwd()) else stem}"
         lines.append(msg)
     return lines

@@ -217,6 +217,9 @@ def coupling_section(out: Path, seed: int, scs_list: list[int], n_tasks: int, cm
     rows = []
     for s, systems in by_scs.items():
         for name, r in systems.items():
+            if "error" in r:
+                rows.append([f"{s} kHz", name, f"not available: {r['error']}"] + [""] * 6)
+                continue
             rows.append(
                 [
                     f"{s} kHz",
@@ -230,8 +233,9 @@ def coupling_section(out: Path, seed: int, scs_list: list[int], n_tasks: int, cm
                     r["joint_success"],
                 ]
             )
-    approx = any(r.get("joint_success_approximate") for sy in by_scs.values() for r in sy.values())
-    fb = all(r["utilisation_feedback"] for sy in by_scs.values() for r in sy.values())
+    ok = [r for sy in by_scs.values() for r in sy.values() if "error" not in r]
+    approx = any(r.get("joint_success_approximate") for r in ok)
+    fb = bool(ok) and all(r["utilisation_feedback"] for r in ok)
     return f"""## Two-scale coupling: MAPPO + D3QN against greedy + SA (draft)
 
 Orchestration fixes each task's target domain; transport must deliver the task's packets there

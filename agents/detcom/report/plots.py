@@ -119,10 +119,10 @@ def cost_per_scs(costs: dict[int, dict[str, float]], path: Path) -> Path:
 
 def coupling_bars(rows: dict[int, dict[str, dict[str, Any]]], path: Path) -> Path:
     scs = sorted(rows)
-    systems = list(next(iter(rows.values())).keys())
+    systems = [n for n in next(iter(rows.values())) if all("error" not in rows[s][n] for s in scs)]
     keys = (("total_cost", "transport total cost"), ("joint_success", "end-to-end success"))
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    width = 0.8 / len(systems)
+    width = 0.8 / max(1, len(systems))
     for ax, (key, label) in zip(axes, keys, strict=True):
         for k, sysname in enumerate(systems):
             vals = [rows[s][sysname].get(key, np.nan) for s in scs]
