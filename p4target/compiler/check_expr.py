@@ -339,7 +339,7 @@ class ExprChecker(TypeResolver):
             if not isinstance(t, (T.TBits, T.TInt)):
                 raise err(e.pos, f"'{op}' needs integer operands, not {t}")
         elif op in EQUALITY:
-            if isinstance(t, (T.TVoid, T.TExtern, T.TTable, T.TStack)):
+            if isinstance(t, (T.TVoid, T.TExtern, T.TTable)):
                 raise err(e.pos, f"'{op}' cannot compare values of type {t}")
         self._fold(e, t)
         return T.BOOL if op in ORDER or op in EQUALITY else t

@@ -91,7 +91,13 @@ def ssat(a: int, w: int) -> int:
     return lo if a < lo else (hi if a > hi else a)
 
 
+def stack_elem(headers: tuple[int, ...], i: int, oob: int) -> int:
+    """Header index of element ``i`` of a stack; ``oob`` (its scratch header) when out of range."""
+    return headers[i] if 0 <= i < len(headers) else oob
+
+
 RUNTIME_HELPERS = {
+    "_hsx": stack_elem,
     "_sx": sx,
     "_shl": shl,
     "_shr": shr,
@@ -353,8 +359,10 @@ class ExprGen:
             idx = self.value(right)
             if s.kind != STACK:
                 raise ConfigError("dereference_header_stack expects a header stack")
-            code = Code(f"_HS{s.src}[{idx.as_data()}]", HEADER)
-            code._type_hint = self.prog.stacks[int(s.src)].headers[0]  # type: ignore[attr-defined]
+            st = self.prog.stacks[int(s.src)]
+            # an index out of range resolves to the stack's scratch header (see StackInfo.oob)
+            code = Code(f"_hsx(_HS{s.src}, {idx.as_data()}, {st.oob})", HEADER)
+            code._type_hint = st.headers[0]  # type: ignore[attr-defined]
             if idx.src.isdigit():
                 hs = self.prog.stacks[int(s.src)].headers
                 if int(idx.src) < len(hs):

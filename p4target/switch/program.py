@@ -97,6 +97,9 @@ class StackInfo:
     index: int
     headers: tuple[int, ...]  # header indices (or union indices for union stacks)
     union: bool = False
+    # a hidden header of the element type that run-time indexes out of range resolve to:
+    # reads see an invalid header, writes change nothing the program can observe
+    oob: int | None = None
 
 
 @dataclass
@@ -208,6 +211,9 @@ class Program:
                 self.headers[hi].stack = (st.index, pos)
             self.stacks.append(st)
             self.stack_by_name[st.name] = st
+        for st in self.stacks:
+            if st.headers:
+                st.oob = self._scratch_header(self.headers[st.headers[0]], f"{st.name}[oob]")
         utypes = {u["name"]: u for u in data.get("header_union_types", [])}
         union_ids: dict[int, int] = {}
         for u in data.get("header_unions", []):
@@ -230,6 +236,32 @@ class Program:
             self.union_stack_by_name[st.name] = st
         for alias, target in data.get("field_aliases", []):
             self.aliases[alias] = (target[0], target[1])
+
+    def _scratch_header(self, proto: HeaderInfo, name: str) -> int:
+        info = HeaderInfo(
+            name=name,
+            index=len(self.headers),
+            type_name=proto.type_name,
+            metadata=False,
+            max_length=proto.max_length,
+        )
+        for pf in proto.fields:
+            f = FieldInfo(
+                name=f"{name}.{pf.name.rsplit('.', 1)[-1]}",
+                index=len(self.fields),
+                width=pf.width,
+                signed=pf.signed,
+                header=info.index,
+                offset=pf.offset,
+                vl=pf.vl,
+            )
+            if f.vl:
+                info.vl_field = f
+            info.fields.append(f)
+            self.fields.append(f)
+        info.fixed_bits = proto.fixed_bits
+        self.headers.append(info)
+        return info.index
 
     def _load_errors(self) -> None:
         declared = {name: int(v) for name, v in self.json.get("errors", [])}

@@ -182,7 +182,9 @@ class ExprConverter:
             return self.const_json(e)
         t = e.type
         if t == T.BOOL:
-            if self._is_stored(e):
+            if self._is_stored(e) or (
+                isinstance(e, A.Call) and id(e) in env.ctx.get("call_results", {})
+            ):
                 return self._leaf(e, env)
             return b2d(self.cond(e, env))
         if isinstance(e, (A.PathExpr, A.Member, A.Index)) or (
@@ -333,7 +335,11 @@ class ExprConverter:
             and id(e) in env.ctx.get("call_results", {})
         ):
             return d2b(env.ctx["call_results"][id(e)].json())
-        if e.type == T.BOOL and not self._is_stored(e):
+        if (
+            e.type == T.BOOL
+            and not self._is_stored(e)
+            and not (isinstance(e, A.Call) and id(e) in env.ctx.get("call_results", {}))
+        ):
             raise CompileError.at(e.pos, "this boolean expression is not supported on this target")
         return d2b(self.rvalue(e, env))
 
@@ -355,9 +361,40 @@ class ExprConverter:
         if isinstance(lt, T.TStructLike) and lt.kind == "header":
             left, right = self.loc(e.left, env), self.loc(e.right, env)
             return expr(e.op, left.json(), right.json())
-        if isinstance(lt, (T.TStructLike, T.TTuple)):
-            raise CompileError.at(e.pos, f"comparing {lt} values is not supported on this target")
+        if isinstance(lt, (T.TStructLike, T.TTuple, T.TStack)):
+            if isinstance(e.left, (A.ListExpr, A.StructExpr)) or isinstance(
+                e.right, (A.ListExpr, A.StructExpr)
+            ):
+                raise CompileError.at(
+                    e.pos, f"comparing {lt} values is not supported on this target"
+                )
+            # structs, stacks, unions: equal when all their parts are (headers compare
+            # validity and fields, as BMv2's '==' on headers does)
+            parts = self._eq_parts(self.loc(e.left, env), self.loc(e.right, env), e.pos)
+            if not parts:
+                whole = {"type": "bool", "value": True}
+            else:
+                whole = parts[0]
+                for p in parts[1:]:
+                    whole = expr("and", whole, p)
+            return expr("not", None, whole) if e.op == "!=" else whole
         return expr(e.op, self.rvalue(e.left, env), self.rvalue(e.right, env))
+
+    def _eq_parts(self, a: Any, b: Any, pos: Any) -> list[dict]:
+        if isinstance(a, (HeaderLoc, DynHeaderLoc)) and isinstance(b, (HeaderLoc, DynHeaderLoc)):
+            return [expr("==", a.json(), b.json())]
+        if isinstance(a, StackLoc) and isinstance(b, StackLoc) and len(a.elems) == len(b.elems):
+            return [expr("==", x.json(), y.json()) for x, y in zip(a.elems, b.elems, strict=True)]
+        if isinstance(a, UnionLoc) and isinstance(b, UnionLoc):
+            return [expr("==", a.json(), b.json())]
+        if isinstance(a, StructLoc) and isinstance(b, StructLoc):
+            out: list[dict] = []
+            for n, x in a.members.items():
+                out += self._eq_parts(x, b.members[n], pos)
+            return out
+        if hasattr(a, "json") and hasattr(b, "json") and not isinstance(a, (StackLoc, UnionLoc)):
+            return [expr("==", a.json(), b.json())]
+        raise CompileError.at(pos, "comparing these values is not supported on this target")
 
 
 def _signed(t: T.Type) -> bool:
