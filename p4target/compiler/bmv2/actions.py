@@ -11,6 +11,7 @@ from .. import ast as A
 from .. import types as T
 from ..diagnostics import CompileError, Pos
 from .expr import Env, b2d, expr, hexstr, width_of
+from .expr import _signed as _is_signed
 from .storage import (
     DynFieldLoc,
     DynHeaderLoc,
@@ -177,6 +178,12 @@ class StmtLowering:
                 for (n, ft), item in zip(t.fields, items, strict=True):
                     self.assign_loc(dest.fields[n], ft, item, env, b, pos)
                 return
+            if isinstance(dest, DynHeaderLoc):  # stack[i] = {...} with a run-time i
+                b.emit("add_header", [param(dest.json())], pos, self.fragment(pos))
+                for off, ((_n, ft), item) in enumerate(zip(t.fields, items, strict=True)):
+                    fl = DynFieldLoc(dest, off, width_of(ft), _is_signed(ft), ft == T.BOOL)
+                    self.assign_loc(fl, ft, item, env, b, pos)
+                return
             if isinstance(dest, StructLoc):
                 names = (
                     [n for n, _ in t.fields]
@@ -334,6 +341,9 @@ class StmtLowering:
         inner = Env(self.decl_env(d, env), return_label=Label(), call_results={})
         inner.ctx["exit_label"] = env.ctx.get("exit_label")
         inner.ctx["ret_type"] = d.ret_type
+        if result is None and d.ret_type not in (None, T.VOID):
+            # called as a statement: the value is computed (for its effects) and dropped
+            result = self.storage.alloc(self.temp_name(), d.ret_type)
         inner.ctx["ret_loc"] = result
         copy_out: list = []
         self.bind_params(c, env, inner, b, copy_out)

@@ -19,6 +19,8 @@ SIMPLE = (A.Assign, A.CallStmt, A.VarDecl, A.ConstDecl, A.Empty)
 
 
 def _has_apply(e: Any) -> bool:
+    if isinstance(e, A.Expr) and e.const is not None:
+        return False  # folded: P4 never evaluates the apply (e.g. 'false ? t.apply().hit : x')
     if isinstance(e, A.Call) and e.kind in ("table_apply", "block_apply"):
         return True
     return any(_has_apply(c) for c in _children(e)) if isinstance(e, A.Expr) else False

@@ -20,6 +20,7 @@ from .deparse import DeparserLowering
 from .expr import Env, ExprConverter, width_of
 from .externs import ExternLowering
 from .parse import ParserLowering
+from .sideeffects import order_side_effects
 from .storage import ExternLoc, FieldLoc, PacketLoc, Storage, StructLoc
 from .tables import TableLowering
 
@@ -255,6 +256,7 @@ class Backend(
     # -- elaboration ----------------------------------------------------------------------------------
     def run(self) -> dict:
         fe = self.fe
+        order_side_effects(fe.program)
         for d in fe.program.decls:
             if isinstance(d, (A.ActionDecl, A.FunctionDecl)):
                 self.global_env.bind(d, self.global_env)
