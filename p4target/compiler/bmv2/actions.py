@@ -149,9 +149,13 @@ class StmtLowering:
     def assign_slice(
         self: Backend, lhs: A.Slice, rhs: A.Expr, env: Env, b: ActionBuilder, pos: Pos
     ) -> None:
-        dest = self.conv.loc(lhs.expr, env)
-        w = width_of(lhs.expr.type)
         hi, lo = lhs.hi.const, lhs.lo.const
+        base = lhs.expr
+        while isinstance(base, A.Slice):  # x[a:b][c:d] = v writes bits b+d .. b+c of x
+            hi, lo = base.lo.const + hi, base.lo.const + lo
+            base = base.expr
+        dest = self.conv.loc(base, env)
+        w = width_of(base.type)
         m = ((1 << (hi - lo + 1)) - 1) << lo
         keep = expr("&", dest.json(), hexstr(((1 << w) - 1) ^ m, w))
         val = self.conv.rvalue(rhs, env)
@@ -294,6 +298,7 @@ class StmtLowering:
         written = self.written_roots(c.callee)
         own = {id(p) for p, _ in c.bound}
         writes = {w for w in written if w not in own}
+        direct = set(writes)
         for p, a in c.bound:
             if a is not None and p.direction in ("out", "inout") and id(p) in written:
                 writes |= _roots(a)
@@ -304,7 +309,18 @@ class StmtLowering:
                 continue
             if p.direction in ("out", "inout"):
                 loc = self.conv.loc(a, env)
-                if isinstance(loc, (DynHeaderLoc, DynFieldLoc)):
+                # copy-in/copy-out unless the argument can stand for the parameter: not a
+                # run-time element, not also passed to another out/inout parameter (each
+                # parameter is its own variable until copy-out), not written by the callee
+                # directly
+                shared = any(
+                    q is not p
+                    and b2 is not None
+                    and q.direction in ("out", "inout")
+                    and _overlap(_lpath(a), _lpath(b2))
+                    for q, b2 in c.bound
+                )
+                if shared or (_roots(a) & direct) or isinstance(loc, (DynHeaderLoc, DynFieldLoc)):
                     tmp = self.storage.alloc(self.temp_name(), p.type)
                     if p.direction == "inout":
                         self.copy_loc(tmp, loc, p.type, b, a.pos)
@@ -387,6 +403,33 @@ def _children(e: A.Expr) -> list[A.Expr]:
     if isinstance(e, A.Call):
         return [a for _, a in getattr(e, "bound", []) if a is not None]
     return []
+
+
+def _lpath(e: A.Expr) -> tuple | None:
+    """The storage an lvalue names: (declaration, member/index, ...); '*' for a run-time
+    index; None when unknown."""
+    parts: list = []
+    while True:
+        if isinstance(e, A.Member):
+            parts.append(e.name)
+            e = e.expr
+        elif isinstance(e, A.Index):
+            parts.append(e.index.const if e.index.const is not None else "*")
+            e = e.expr
+        elif isinstance(e, (A.Slice, A.Cast)):
+            parts.clear()  # a slice overlaps the whole of what it slices
+            e = e.expr
+        elif isinstance(e, A.PathExpr):
+            parts.append(id(e.decl))
+            return tuple(reversed(parts))
+        else:
+            return None
+
+
+def _overlap(p: tuple | None, q: tuple | None) -> bool:
+    if p is None or q is None:
+        return True
+    return all(x == y or x == "*" or y == "*" for x, y in zip(p, q, strict=False))
 
 
 def _roots(e: A.Expr) -> set[int]:
