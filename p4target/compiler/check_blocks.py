@@ -423,7 +423,9 @@ class Checker(ExprChecker):
                 entry.priority_value = self.const_int(entry.priority, scope, "entry priority")
             pa = A.find_annotation(entry.annotations, "priority")
             if pa is not None and pa.args:
-                entry.priority_value = self.const_int(pa.args[0], scope, "entry priority")
+                # p4c's @priority(n) annotation keeps BMv2's order (the smaller n wins), unlike
+                # the 'priority = n' of P4 1.2.2 entries (the larger wins)
+                entry.bmv2_priority = self.const_int(pa.args[0], scope, "entry priority")
 
     def _extern_property(self, t: A.TableDecl, p: A.TableProperty, scope: Scope) -> None:
         et = self.check_expr(p.value, scope)

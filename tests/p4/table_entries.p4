@@ -42,14 +42,15 @@ control Ing(inout headers_t hdr, inout meta_t meta, inout standard_metadata_t sm
             priority = 5: _: r2(5);
         }
     }
-    // @priority annotations on entries (same meaning as `priority =`)
+    // p4c's @priority(n) annotation on entries keeps BMv2's order: the smaller n wins
+    // (unlike `priority = n`, where the larger wins)
     table annotated {
         key = { hdr.h.b: ternary; }
         actions = { r3; }
         default_action = r3(0xFF);
         const entries = {
-            @priority(1) 0x0000 &&& 0x0000: r3(0xA1);
-            @priority(3) 0x0F00 &&& 0x0F00: r3(0xA3);
+            @priority(3) 0x0000 &&& 0x0000: r3(0xA1);
+            @priority(1) 0x0F00 &&& 0x0F00: r3(0xA3);
         }
     }
     // lpm and exact const entries, plus a non-const list

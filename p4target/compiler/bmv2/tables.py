@@ -409,6 +409,9 @@ class TableLowering:
             data = [self.action_data(a, p.type) for p, a in en.call.bound if p.direction == ""]
             prio = explicit[i]
             bm_prio = (top + 1 - prio) if prio is not None else i + 1
+            legacy = getattr(en, "bmv2_priority", None)
+            if legacy is not None:
+                bm_prio = legacy
             out.append(
                 {
                     "source_info": self.source_info(en.pos, ""),
