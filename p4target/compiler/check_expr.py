@@ -227,8 +227,9 @@ class ExprChecker(TypeResolver):
         it = self.check_expr(e.expr, scope)
         xt = self.check_expr(e.index, scope)
         if isinstance(it, T.TStack):
-            if not isinstance(xt, (T.TBits, T.TInt)) or (isinstance(xt, T.TBits) and xt.signed):
-                raise err(e.index.pos, f"stack index must be an unsigned integer, not {xt}")
+            if not isinstance(T.underlying(xt), (T.TBits, T.TInt)) or isinstance(xt, T.TEnum):
+                # bit<W>, int<W> (p4c accepts signed indexes: a negative one is out of range)
+                raise err(e.index.pos, f"stack index must be an integer, not {xt}")
             if isinstance(e.index.const, int) and not 0 <= e.index.const < it.size:
                 raise err(e.index.pos, f"index {e.index.const} out of bounds for {it}")
             return it.elem

@@ -1,6 +1,6 @@
 // Header stacks with run-time indexes: a whole element or one field written through an index
-// read from the packet (an index out of range writes nothing); '==' and '!=' on stacks and
-// on structs holding headers.
+// read from the packet (an index out of range, or a negative signed one, writes nothing);
+// '==' and '!=' on stacks and on structs holding headers.
 #include <core.p4>
 #include <v1model.p4>
 
@@ -8,6 +8,7 @@ header idx_t {
     bit<8> i;
     bit<8> j;
     bit<8> eq;
+    int<8> k;
 }
 header elem_t { bit<8> v; }
 
@@ -50,6 +51,7 @@ control Ing(inout headers_t hdr, inout meta_t meta, inout standard_metadata_t sm
         p2.x = 2;
         if (p1 == p2) { eq = eq | 0x10; }
         hdr.idx.eq = eq;
+        hdr.s[hdr.idx.k].v = 0x55;
     }
 }
 

@@ -214,7 +214,7 @@ class ParserLowering:
             return
         if isinstance(dest, FieldLoc):
             src = self.conv.rvalue(rhs, env, top=True)
-            ops.append({"parameters": [dest.json(), param(src)], "op": "set"})
+            ops.append({"parameters": [dest.json(), set_source(src)], "op": "set"})
             return
         self.primitive_ops(lambda b: self.assign_loc(dest, t, rhs, env, b, pos), ops)
 
@@ -379,7 +379,10 @@ class ParserLowering:
         self.hoist_parser(k, env, ops)
         tmp = self.storage.new_scalar(self.temp_name(), k.type if k.type != T.BOOL else T.TBits(1))
         ops.append(
-            {"parameters": [tmp.json(), param(self.conv.rvalue(k, env, top=True))], "op": "set"}
+            {
+                "parameters": [tmp.json(), set_source(self.conv.rvalue(k, env, top=True))],
+                "op": "set",
+            }
         )
         return tmp.json(), w
 
@@ -449,3 +452,13 @@ class ParserLowering:
 
 
 __all__ = ["ParserLowering", "range_to_masks", "pack", "Label", "expr", "StackLoc"]
+
+
+def set_source(j: dict) -> dict:
+    """The source of a parser 'set': BMv2 takes a field, a constant, a lookahead or an
+    expression there, so anything else (a stack's last field, a local) goes in an expression."""
+    if j.get("type") in ("field", "hexstr", "lookahead"):
+        return j
+    if j.get("type") == "expression":
+        return param(j)
+    return {"type": "expression", "value": j}
