@@ -169,8 +169,21 @@ class PrimGen:
         if len(params) > 1:
             vec = params[1]
             items = vec.get("value", []) if isinstance(vec, dict) else []
-            args = [self.eg.value(x).as_data() for x in items]
+            args = [self._log_arg(x) for x in items]
         return [f"_log_msg({fmt!r}, ({', '.join(args)}{',' if args else ''}))"]
+
+    def _log_arg(self, x: Any) -> str:
+        """A log_msg argument: a value, a header ("{f1, f2}" when valid), or a list (a struct
+        p4c flattened) printed as "{...}"."""
+        if isinstance(x, list):
+            inner = " + ', ' + ".join(self._log_arg(i) for i in x) or "''"
+            return f"('{{' + {inner} + '}}')"
+        if isinstance(x, dict) and x.get("type") == "header":
+            h = self.prog.header(x["value"])
+            fields = [f for f in h.fields if not f.vl]
+            parts = " + ', ' + ".join(f"str(F[{f.index}])" for f in fields) or "''"
+            return f"(('{{' + {parts} + '}}') if V[{h.index}] else 'invalid')"
+        return f"str({self.eg.value(x).as_data()})"
 
     # -- simple_switch primitives ----------------------------------------------------------------
 

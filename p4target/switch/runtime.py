@@ -166,7 +166,7 @@ def build_helpers(prog: Program, rng: random.Random, log_sink: Any) -> dict[str,
             return lo
         return rng.randint(lo, hi)
 
-    def log_msg(fmt: str, args: tuple[int, ...]) -> None:
+    def log_msg(fmt: str, args: tuple[str, ...]) -> None:
         out = []
         it = iter(args)
         i = 0

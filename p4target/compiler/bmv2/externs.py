@@ -31,6 +31,29 @@ HASH_ALGOS = {
 class ExternLowering:
     """Mixin of ``Backend``."""
 
+    def log_value(self: Backend, e: A.Expr, env: Env) -> Any:
+        """A log_msg argument as p4c gives it to BMv2: a value, a header (printed with its
+        fields), or, for a struct, the list of its members."""
+        t = e.type
+        if isinstance(T.underlying(t), (T.TBits, T.TBool, T.TInt)) or isinstance(t, T.TEnum):
+            return self.conv.rvalue(e, env)
+        if isinstance(t, T.TStructLike) and t.kind == "header":
+            loc = self.conv.loc(e, env)
+            if isinstance(loc, HeaderLoc):
+                return loc.json()
+        if isinstance(t, T.TStructLike) and t.kind == "struct":
+            loc = self.conv.loc(e, env)
+            if isinstance(loc, StructLoc):
+                return [self._log_loc(m) for m in loc.members.values()]
+        raise CompileError.at(e.pos, f"log_msg: values of type {t} cannot be logged")
+
+    def _log_loc(self, loc: Any) -> Any:
+        if isinstance(loc, StructLoc):
+            return [self._log_loc(m) for m in loc.members.values()]
+        if isinstance(loc, (HeaderLoc, FieldLoc)):
+            return loc.json()
+        raise CompileError.at(None, "log_msg: this struct member cannot be logged")
+
     def extern_call(
         self: Backend, c: A.Call, env: Env, b: ActionBuilder, pos: Pos, result: Any = None
     ) -> None:
@@ -135,12 +158,7 @@ class ExternLowering:
             if data is not None:
                 items = data.items if isinstance(data, A.ListExpr) else [data]
                 for it in items:
-                    if not (
-                        isinstance(T.underlying(it.type), (T.TBits, T.TBool, T.TInt))
-                        or isinstance(it.type, T.TEnum)
-                    ):
-                        raise CompileError.at(it.pos, "log_msg: only integral values can be logged")
-                    values.append(self.conv.rvalue(it, env))
+                    values.append(self.log_value(it, env))
             b.emit(
                 "log_msg",
                 [
