@@ -142,6 +142,18 @@ def build_p4info(be: Backend) -> Any:
             b.annotate(ref, annos)
         if t.default_action and t.default_const:
             msg.const_default_action_id = sym.id(ids.ACTION, t.default_action)
+        if t.default_action:
+            # the default action the table starts with, with its data (as p4c gives it)
+            ida = msg.initial_default_action
+            ida.action_id = sym.id(ids.ACTION, t.default_action)
+            act = be.cp_actions.get(t.default_action)
+            pids = b.field_ids([p[3] for p in act.params]) if act is not None else []
+            for i, (width, value) in enumerate(t.default_args):
+                arg = ida.arguments.add()
+                arg.param_id = pids[i] if i < len(pids) else i + 1
+                arg.value = (int(value) & ((1 << width) - 1)).to_bytes(
+                    max(1, (width + 7) // 8), "big"
+                )
         if t.implementation:
             msg.implementation_id = sym.id(ids.ACTION_PROFILE, t.implementation)
         if t.direct_counter:

@@ -53,6 +53,7 @@ class CPTable:
     is_const: bool
     annotations: list
     entries: list = field(default_factory=list)
+    default_args: list = field(default_factory=list)  # (bitwidth, value) per action-data param
 
 
 def expr_text(e: A.Expr) -> str:
@@ -296,12 +297,18 @@ class TableLowering:
         timeout = bool(st is not None and st.value.const)
         j["support_timeout"] = timeout
         default_name, default_const = None, False
+        default_args: list = []
         if da is not None:
             d = da.callee
             aid = aids[[x is d for x in t.action_decls].index(True)]
             default_name = anames[aids.index(aid)]
             default_const = t.prop("default_action").is_const
             data = [self.action_data(a, p.type) for p, a in da.bound if p.direction == ""]
+            default_args = [
+                (width_of(p.type), self.conv.const_value(a.const, p.type))
+                for p, a in da.bound
+                if p.direction == ""
+            ]
             if j["type"] == "simple":
                 j["default_entry"] = {
                     "action_id": aid,
@@ -341,6 +348,7 @@ class TableLowering:
                     timeout,
                     bool(ents is not None and ents.is_const),
                     t.annotations,
+                    default_args=default_args,
                 )
             )
         return j, pre
@@ -475,10 +483,17 @@ class TableLowering:
         if isinstance(v, A.Call):
             key = (id(t), prop, id(env))
             if key not in self.inplace_externs:
+                # an instance made in the property: p4c names it after the property's @name
+                # (as written, without the control's prefix), else after the table
+                pa = A.find_annotation(p.annotations, "name")
+                given = pa.string_arg() if pa is not None else None
+                base = self.cp_name(t, env.ctx.get("prefix", ""))
                 self.inplace_externs[key] = self.make_extern(
-                    self.cp_name(t, env.ctx.get("prefix", "")) + "_" + prop
+                    given.lstrip(".")
+                    if given
+                    else base + "_" + prop
                     if prop != "implementation"
-                    else self.cp_name(t, env.ctx.get("prefix", "")) + "_impl",
+                    else base + "_impl",
                     v.type,
                     v,
                     env,
