@@ -91,16 +91,20 @@ class OrchestrationParallelEnv(ParallelEnv):
             if act is None:
                 continue  # no action: the domain declines
             try:
-                bid = np.asarray(act["bid"], dtype=np.float32).reshape(1)
+                bid = float(np.asarray(act["bid"]).reshape(1)[0])
                 grant = np.asarray(act["grant"]).reshape(3)
-            except (KeyError, TypeError, ValueError) as exc:
+            except (KeyError, TypeError, ValueError, IndexError) as exc:
                 raise ValueError(f"invalid action for {agent}: {act!r}") from exc
-            if not self._act_space.contains({"bid": bid, "grant": grant.astype(np.int64)}):
+            if not (
+                0.0 <= bid <= 1.0
+                and np.issubdtype(grant.dtype, np.integer)
+                and ((grant >= 0) & (grant < self.cfg.n_grant)).all()
+            ):
                 raise ValueError(f"invalid action for {agent}: {act!r}")
-            bids[0, m] = float(bid[0])
+            bids[0, m] = bid
             grants[0, m] = grant
         core = self._core
-        obs, _, reward, done, info = core.step(bids, grants)
+        obs, _, reward, done, info = core.step(bids, grants, with_state=False)
         r_m = core.reward_terms()
         self._last_reward = r_m[0]
         agents = self.agents

@@ -306,12 +306,13 @@ class VecOrchestrationEnv:
 
     # ---- step ---------------------------------------------------------------------------
     def step(
-        self, bids: np.ndarray, grants: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool, dict[str, np.ndarray]]:
+        self, bids: np.ndarray, grants: np.ndarray, with_state: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, bool, dict[str, np.ndarray]]:
         """Apply ``bids`` [N, M] in [0, 1] and ``grants`` [N, M, 3] (indices into
         ``grant_levels``); return (obs, state, reward [N], done, info).
 
-        ``info``: ``winner`` [N] (-1 rejected), ``fits`` [N, M] (each claim's grants fit). When
+        ``info``: ``winner`` [N] (-1 rejected), ``fits`` [N, M] (each claim's grants fit). The
+        state is ``None`` when ``with_state`` is false (callers without a critic). When
         ``done`` the returned obs/state already belong to the next episode (auto-reset); the
         finished episode's metrics are in ``info["episode"]`` and ``self.episode_metrics``.
         """
@@ -400,7 +401,7 @@ class VecOrchestrationEnv:
             info["episode"] = self.episode_metrics  # type: ignore[assignment]
             obs, state = self.reset() if self.auto_reset else (self.observe(), self.state())
         else:
-            obs, state = self.observe(), self.state()
+            obs, state = self.observe(), (self.state() if with_state else None)
         return obs, state, reward.astype(np.float32), done, info
 
     def reward_terms(self) -> np.ndarray:
