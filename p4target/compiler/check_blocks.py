@@ -15,7 +15,7 @@ from .values import ActionVal, EnumVal, ErrorVal, MatchKindVal
 TARGET_MATCH_KINDS = {"exact", "ternary", "lpm", "range", "optional", "selector"}
 KNOWN_TABLE_PROPS = {
     "key", "actions", "default_action", "size", "entries", "implementation", "counters",
-    "meters", "support_timeout",
+    "meters", "support_timeout", "largest_priority_wins", "priority_delta",
 }  # fmt: skip
 
 
@@ -349,6 +349,7 @@ class Checker(ExprChecker):
             if v <= 0:
                 raise err(size.value.pos, f"table {t.name}: size must be positive")
             t.size_value = v
+        self._priority_props(t, scope)
         ents = t.prop("entries")
         if ents is not None:
             self._check_entries(t, ents, scope)
@@ -426,6 +427,52 @@ class Checker(ExprChecker):
                 # p4c's @priority(n) annotation keeps BMv2's order (the smaller n wins), unlike
                 # the 'priority = n' of P4 1.2.2 entries (the larger wins)
                 entry.bmv2_priority = self.const_int(pa.args[0], scope, "entry priority")
+        self._entry_priorities(t, prop.value)
+
+    def _priority_props(self, t: A.TableDecl, scope: Scope) -> None:
+        t.largest_priority_wins, t.priority_delta = True, 1
+        p = t.prop("largest_priority_wins")
+        if p is not None:
+            self.check_expr(p.value, scope, T.BOOL)
+            if not isinstance(p.value.const, bool):
+                raise err(p.value.pos, "largest_priority_wins must be a boolean constant")
+            t.largest_priority_wins = p.value.const
+        p = t.prop("priority_delta")
+        if p is not None:
+            t.priority_delta = self.const_int(p.value, scope, "priority_delta")
+            if t.priority_delta <= 0:
+                raise err(p.value.pos, "priority_delta must be a positive integer")
+
+    @staticmethod
+    def _entry_priorities(t: A.TableDecl, entries: list) -> None:
+        """The priority of every entry (P4 spec, 'Entry priorities'): written ones are kept;
+        with none written, entries count up by priority_delta from 1, the first entry ranking
+        highest; otherwise the first entry must have one and each unwritten one is its
+        predecessor's moved by priority_delta towards losing."""
+        if not entries:
+            return
+        written = [getattr(en, "priority_value", None) for en in entries]
+        largest, delta = t.largest_priority_wins, t.priority_delta
+        n = len(entries)
+        if all(w is None for w in written):
+            order = range(n - 1, -1, -1) if largest else range(n)
+            for rank, j in enumerate(order):
+                entries[j].p4_priority = 1 + rank * delta
+            return
+        if written[0] is None:
+            raise err(
+                entries[0].pos,
+                f"table {t.name}: the first entry needs a priority when other entries have one",
+            )
+        p = written[0]
+        for en, w in zip(entries, written, strict=True):
+            if w is not None:
+                p = w
+            elif en is not entries[0]:
+                p = p - delta if largest else p + delta
+            if p < 0:
+                raise err(en.pos, f"table {t.name}: entry priority {p} is negative")
+            en.p4_priority = p
 
     def _extern_property(self, t: A.TableDecl, p: A.TableProperty, scope: Scope) -> None:
         et = self.check_expr(p.value, scope)

@@ -166,6 +166,8 @@ def build_p4info(be: Backend) -> Any:
         )
         if t.is_const:
             msg.is_const_table = True
+        if t.has_entries:
+            msg.has_initial_entries = True
 
     # -- actions -----------------------------------------------------------------------------------
     for name, act in be.cp_actions.items():

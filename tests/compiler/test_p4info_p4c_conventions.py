@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from p4target.compiler import compile_source
 
 PROG = """
@@ -77,3 +79,28 @@ def test_inline_profiles_take_the_property_name() -> None:
     assert not profiles["shared_ap"].with_selector and profiles["I.selected_impl"].with_selector
     json_profiles = {p["name"] for p in r.json["pipelines"][0]["action_profiles"]}
     assert {"shared_ap", "I.selected_impl"} <= json_profiles
+
+
+def test_tables_with_entries_say_so() -> None:
+    src = (Path(__file__).parents[1] / "p4" / "entry_priorities.p4").read_text()
+    tables = _by_name(compile_source(src, "e.p4").p4info.tables)
+    # 'entries' (mutable or const) -> has_initial_entries; only 'const entries' -> const table
+    assert tables["Ing.smallest"].has_initial_entries
+    assert not tables["Ing.smallest"].is_const_table
+    assert tables["Ing.unwritten"].has_initial_entries and tables["Ing.unwritten"].is_const_table
+    assert not _by_name(compile_source(PROG, "p.p4").p4info.tables)[
+        "I.implicit"
+    ].has_initial_entries
+
+
+def test_entry_priorities_in_the_json() -> None:
+    src = (Path(__file__).parents[1] / "p4" / "entry_priorities.p4").read_text()
+    tables = {t["name"]: t for t in compile_source(src, "e.p4").json["pipelines"][0]["tables"]}
+
+    def prios(name: str) -> list[int]:
+        return [e["priority"] for e in tables[name]["entries"]]
+
+    # BMv2 lets the smallest number win
+    assert prios("Ing.smallest") == [10, 20, 15, 25]  # P4 priorities as they are
+    assert prios("Ing.largest") == [1, 101, 51, 151]  # 1000, 900, 950, 850 turned round
+    assert prios("Ing.unwritten") == [1, 8]

@@ -52,6 +52,7 @@ class CPTable:
     support_timeout: bool
     is_const: bool
     annotations: list
+    has_entries: bool = False
     entries: list = field(default_factory=list)
     default_args: list = field(default_factory=list)  # (bitwidth, value) per action-data param
 
@@ -348,6 +349,7 @@ class TableLowering:
                     timeout,
                     bool(ents is not None and ents.is_const),
                     t.annotations,
+                    ents is not None,
                     default_args=default_args,
                 )
             )
@@ -406,8 +408,10 @@ class TableLowering:
         anames: list,
     ) -> list:
         out = []
-        explicit = [getattr(en, "priority_value", None) for en in entries]
-        top = max([p for p in explicit if p is not None], default=0)
+        # BMv2 lets the smallest priority win; P4 priorities follow largest_priority_wins
+        prios = [getattr(en, "p4_priority", i + 1) for i, en in enumerate(entries)]
+        largest = getattr(t, "largest_priority_wins", True)
+        top = max(prios, default=0)
         for i, en in enumerate(entries):
             mk_list = []
             for k, mk, ck in zip(en.keys, kinds, keys, strict=True):
@@ -415,8 +419,7 @@ class TableLowering:
             d = en.call.callee
             idx = [x is d for x in t.action_decls].index(True)
             data = [self.action_data(a, p.type) for p, a in en.call.bound if p.direction == ""]
-            prio = explicit[i]
-            bm_prio = (top + 1 - prio) if prio is not None else i + 1
+            bm_prio = top + 1 - prios[i] if largest else prios[i]
             legacy = getattr(en, "bmv2_priority", None)
             if legacy is not None:
                 bm_prio = legacy
