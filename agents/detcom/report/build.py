@@ -41,6 +41,16 @@ def _sidecar(algo: str) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def _first_below(curve: dict[str, list[float]], level: float | None) -> dict[str, float] | None:
+    """The first learning-curve point whose utilisation variance is below ``level``."""
+    if level is None:
+        return None
+    for i, v in enumerate(curve["util_var"]):
+        if v < level:
+            return {k: vals[i] for k, vals in curve.items()}
+    return None
+
+
 def orchestration_section(out: Path, seed: int, episodes: int, n_tasks: int, cmd: str) -> str:
     from agents.detcom.orchestration.config import OrchestrationConfig
     from agents.detcom.orchestration.evaluate import make_orchestrator, run_method
@@ -103,9 +113,17 @@ def orchestration_section(out: Path, seed: int, episodes: int, n_tasks: int, cmd
     for algo, meta in prov.items():
         p, c = meta["provenance"], meta["config"]
         train_lines.append(
-            f"- `{algo}`: `{p.get('command')}` (seed {p.get('seed')}, {c.get('env_steps')} env steps, "
-            f"{c.get('train_seconds')} s of training, git {p.get('git_revision')})"
+            f"- `{algo}`: `{p.get('command')}` (seed {p.get('seed')}, {c.get('env_steps')} env "
+            f"steps, {c.get('train_seconds')} s wall / {c.get('train_cpu_seconds')} s CPU, "
+            f"git {p.get('git_revision')})"
         )
+        crossing = _first_below(curves[algo], refs.get("greedy"))
+        if crossing:
+            train_lines.append(
+                f"  - training episodes first below greedy's evaluated variance after "
+                f"{crossing['env_steps'] / 1e6:.2f} M steps ({crossing['seconds']:.0f} s wall, "
+                f"{crossing.get('cpu_seconds', math.nan):.0f} s CPU)"
+            )
     text = f"""## Cross-domain compute orchestration (MAPPO)
 
 The paper gives no numbers for its MAPPO orchestrator (its case study reports only the D3QN
