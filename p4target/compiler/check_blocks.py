@@ -160,6 +160,12 @@ class Checker(ExprChecker):
                 )
             if ck == "constructor":
                 raise err(s.pos, "constructor call used as a statement")
+            if (
+                ck == "extern_function"
+                and getattr(s.call.callee, "name", None) == "verify"
+                and kind != "parser"
+            ):
+                raise err(s.pos, "verify: may only be invoked in parsers")
         elif isinstance(s, A.If):
             self.check_expr(s.cond, scope, T.BOOL)
             self.check_stmt(s.then, Scope(scope), ctx)
@@ -206,6 +212,13 @@ class Checker(ExprChecker):
         if ctx["kind"] != "control":
             raise err(s.pos, f"switch statements are not allowed in a {ctx['kind']}")
         t = self.check_expr(s.expr, scope)
+        if not (
+            isinstance(t, T.TActionRun)
+            or isinstance(T.underlying(t), T.TBits)
+            or isinstance(t, T.TEnum)
+            or t is self.error_type
+        ):
+            raise err(s.expr.pos, f"cannot switch on a value of type {t}")
         seen: set = set()
         for i, case in enumerate(s.cases):
             for label in case.labels:
@@ -223,12 +236,6 @@ class Checker(ExprChecker):
                     label.decl, label.const = d, ActionVal(d)
                     key: Any = id(d)
                 else:
-                    if (
-                        not isinstance(T.underlying(t), T.TBits)
-                        and not isinstance(t, T.TEnum)
-                        and t is not self.error_type
-                    ):
-                        raise err(s.expr.pos, f"cannot switch on a value of type {t}")
                     self.check_expr(label, scope, t)
                     if label.const is None:
                         raise err(label.pos, "switch labels must be compile-time constants")
@@ -258,6 +265,8 @@ class Checker(ExprChecker):
         for p in d.ctor_params + d.params:
             if p.name in scope.names:
                 raise err(p.pos, f"{p.name}: duplicate parameter")
+            if p.name in sig.names:
+                raise err(p.pos, f"{p.name}: parameter has the name of a type parameter")
             p.type = self.resolve_type(p.ptype, sig)
             scope.names[p.name] = p
         return scope
@@ -405,6 +414,15 @@ class Checker(ExprChecker):
                 call.pos, f"{d.name}: expected {len(d.params)} arguments, got {len(call.args)}"
             )
         self._check_action_call_args(call, d, d.params, scope, const=True)
+        ref = next(r for a, r in zip(t.action_decls, t.action_refs, strict=True) if a is d)
+        if isinstance(ref.call, A.Call):
+            listed = {id(p): a for p, a in ref.call.bound}
+            for p, a in call.bound:
+                if p.direction and not _same_expr(a, listed.get(id(p))):
+                    raise err(
+                        a.pos if a is not None else call.pos,
+                        f"{d.name}: argument for {p.name} must be the one in the actions list",
+                    )
         call.type = T.VOID
         return call
 
@@ -596,3 +614,27 @@ class Checker(ExprChecker):
 
 
 __all__ = ["Checker", "EnumVal", "ErrorVal"]
+
+
+def _same_expr(a: A.Expr | None, b: A.Expr | None) -> bool:
+    """Whether two checked expressions are the same (the directional arguments of an action
+    in a table's actions list and in its default action or entries)."""
+    if a is None or b is None:
+        return a is b
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, A.PathExpr):
+        da, db = getattr(a, "decl", None), getattr(b, "decl", None)
+        return da is db if da is not None or db is not None else a.name == b.name
+    if isinstance(a, A.Member):
+        return a.name == b.name and (
+            _same_expr(a.expr, b.expr) if isinstance(a.expr, A.Expr) else True
+        )
+    if isinstance(a, A.Index):
+        return _same_expr(a.expr, b.expr) and _same_expr(a.index, b.index)
+    if isinstance(a, A.Slice):
+        return _same_expr(a.expr, b.expr) and a.hi.const == b.hi.const and a.lo.const == b.lo.const
+    if a.const is not None or b.const is not None:
+        return a.const == b.const
+    return True
+

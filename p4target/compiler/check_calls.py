@@ -135,8 +135,12 @@ def check_args(
             if p.direction not in ("out",) and p.anno("optional") is None:
                 raise err(call.pos, f"{name}: don't-care argument for non-out parameter {p.name}")
             continue
-        if isinstance(formal, T.TVar) or _has_tvar(formal):
+        if isinstance(formal, (T.TVar, T.TBlock)) or _has_tvar(formal):
+            # block types match by their parameter lists (a control declaration against a
+            # control type), not by name
             at = c.check_expr(arg, scope)
+            if isinstance(formal, T.TBlock) and not isinstance(at, T.TBlock):
+                raise err(arg.pos, f"type mismatch: expected {formal}, got {at}")
             unify(c, formal, at, tv, arg.pos)
         else:
             c.check_expr(arg, scope, formal)

@@ -326,6 +326,15 @@ class ExprChecker(TypeResolver):
                 e.right.type = T.TBits(max(1, int(e.right.const).bit_length()))
             self._fold(e, lt)
             return lt
+        if op in ("/", "%"):
+            what = "division" if op == "/" else "modulo"
+            rc = e.right.const
+            if isinstance(rc, int) and not isinstance(rc, bool) and rc == 0:
+                raise err(e.pos, f"{what} by zero")
+            for side, st in ((e.left, lt), (e.right, rt)):
+                c = side.const
+                if isinstance(st, T.TInt) and isinstance(c, int) and c < 0:
+                    raise err(e.pos, f"'{op}': {what} is not defined on negative numbers")
         t = self._unify(e, lt, rt, op)
         base = T.underlying(t)
         if op in ARITH:

@@ -50,7 +50,18 @@ def build_p4info(be: Backend) -> Any:
     def decl_annos(loc: Any) -> list:
         return getattr(loc.decl, "annotations", []) or []
 
-    def add(prefix: int, name: str, annos: list) -> None:
+    owners: dict[tuple[int, str], Any] = {}
+
+    def add(prefix: int, name: str, annos: list, decl: Any = None) -> None:
+        # two declarations of one kind may not share a control-plane name
+        if decl is not None and hasattr(decl, "pos") and type(decl).__name__ != "_PosDecl":
+            prev = owners.setdefault((prefix, name), decl)
+            if prev is not decl:
+                raise CompileError.at(
+                    decl.pos,
+                    f"{getattr(decl, 'name', name)}: control-plane name {name} is already used "
+                    f"at line {prev.pos.line}",
+                )
         v, pos = b.explicit_id(annos)
         sym.add(prefix, name, v, pos)
 
@@ -58,7 +69,7 @@ def build_p4info(be: Backend) -> Any:
     for name, act in be.cp_actions.items():
         add(ids.ACTION, name, act.annotations)
     for t in be.cp_tables:
-        add(ids.TABLE, t.name, t.annotations)
+        add(ids.TABLE, t.name, t.annotations, t.decl)
     for name, d in be.value_sets:
         add(ids.VALUE_SET, name, d.annotations)
     for d in controller_headers:
@@ -70,19 +81,19 @@ def build_p4info(be: Backend) -> Any:
     for kind in ("action_profile", "action_selector"):
         for loc in externs.get(kind, []):
             if loc.name in profiles:
-                add(ids.ACTION_PROFILE, loc.name, decl_annos(loc))
+                add(ids.ACTION_PROFILE, loc.name, decl_annos(loc), loc.decl)
     for loc in externs.get("counter", []):
-        add(ids.COUNTER, loc.name, decl_annos(loc))
+        add(ids.COUNTER, loc.name, decl_annos(loc), loc.decl)
     for loc in externs.get("direct_counter", []):
         if loc.name in direct_counters:
-            add(ids.DIRECT_COUNTER, loc.name, decl_annos(loc))
+            add(ids.DIRECT_COUNTER, loc.name, decl_annos(loc), loc.decl)
     for loc in externs.get("meter", []):
-        add(ids.METER, loc.name, decl_annos(loc))
+        add(ids.METER, loc.name, decl_annos(loc), loc.decl)
     for loc in externs.get("direct_meter", []):
         if loc.name in direct_meters:
-            add(ids.DIRECT_METER, loc.name, decl_annos(loc))
+            add(ids.DIRECT_METER, loc.name, decl_annos(loc), loc.decl)
     for loc in externs.get("register", []):
-        add(ids.REGISTER, loc.name, decl_annos(loc))
+        add(ids.REGISTER, loc.name, decl_annos(loc), loc.decl)
     for name, _, _ in be.digests:
         sym.add(ids.DIGEST, name)
     sym.compute()

@@ -103,7 +103,7 @@ class Backend(
         self.cp_actions: dict[str, Any] = {}
         self.cp_tables: list = []
         self.cp_externs: list[tuple[str, ExternLoc]] = []
-        self.applied_tables: dict[str, Pos] = {}
+        self.applied_tables: dict[str, tuple[Pos, Any]] = {}
         self.direct_meter_targets: dict[str, list] = {}
         self.pending_direct_meters: list = []
         self.inplace_externs: dict = {}
@@ -166,6 +166,7 @@ class Backend(
     def note_action_use(self, d: A.ActionDecl, env: Env) -> None:
         owner = self.decl_env(d, env)
         name = self.cp_name(d, owner.ctx.get("prefix", ""))
+        self.check_cp_action_name(name, d)
         if not d.anno("hidden") and name not in self.cp_actions:
             from .tables import CPAction, _param_name
 
@@ -175,6 +176,16 @@ class Backend(
                 if p.direction == ""
             ]
             self.cp_actions[name] = CPAction(name, d, params, d.annotations)
+
+    def check_cp_action_name(self, name: str, d: A.ActionDecl) -> None:
+        """Two different actions may not share a control-plane name (P4Runtime names them)."""
+        prev = self.cp_actions.get(name)
+        if prev is not None and prev.decl is not d and not d.anno("hidden"):
+            raise CompileError.at(
+                d.pos,
+                f"{d.name}: control-plane name {name} is already the name of action "
+                f"{prev.decl.name} at line {prev.decl.pos.line}",
+            )
 
     def cp_name(self, decl: Any, prefix: str) -> str:
         a = decl.anno("name") if hasattr(decl, "anno") else None

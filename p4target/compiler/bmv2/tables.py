@@ -131,6 +131,7 @@ class TableLowering:
         b.place(inner.ctx["exit_label"])
         aid = self.add_action(name, runtime, b.finish(), d.pos)
         self.action_cache[key] = (aid, name)
+        self.check_cp_action_name(name, d)
         if not d.anno("hidden") and name not in self.cp_actions:
             self.cp_actions[name] = CPAction(name, d, cp_params, d.annotations)
         return aid, name
@@ -159,14 +160,21 @@ class TableLowering:
             raise CompileError.at(call.pos, f"table {t.name} cannot be applied here")
         name = self.cp_name(t, owner.ctx.get("prefix", ""))
         if name in self.applied_tables:
-            other = self.applied_tables[name]
+            other, other_decl = self.applied_tables[name]
+            if other_decl is not t:
+                a, b = sorted([other_decl, t], key=lambda d: (d.pos.file, d.pos.line, d.pos.col))
+                raise CompileError.at(
+                    b.pos,
+                    f"table {b.name}: control-plane name {name} is already the name of the "
+                    f"table at line {a.pos.line}",
+                )
             first, second = sorted([other, call.pos], key=lambda p: (p.file, p.line, p.col))
             raise CompileError.at(
                 second,
                 f"table {name} is applied more than once (first at line {first.line}); "
                 "BMv2 requires each table to be applied at most once",
             )
-        self.applied_tables[name] = call.pos
+        self.applied_tables[name] = (call.pos, t)
         j, pre = self.table_json(t, name, owner, env, call.pos)
         actions = list(zip(j["action_ids"], j["actions"], strict=True))
         decls = t.action_decls + self.implicit_actions(t)
