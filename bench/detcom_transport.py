@@ -13,6 +13,8 @@ Prints one line per figure:
     detcom.transport.scsS.METHOD.loss_rate: P %
     detcom.transport.scsS.d3qn_vs_M: R %               (cost_d3qn / cost_M − 1); paper at 60 kHz:
                                                        −18.9 % vs DQN, −9.1 % vs SA, −5.1 % vs DDQN
+    detcom.transport.scsS.model-greedy.*               reference (not in the paper): per-task
+                                                       expected-cost minimiser knowing the channel model
     detcom.transport.scsS.METHOD.train_seconds: T s    recorded when the shipped policy was trained
     detcom.transport.scsS.METHOD.converged_episode: E episodes
 
@@ -77,7 +79,7 @@ def main() -> int:
     ckpt_dir = Path(args.checkpoints) if args.checkpoints else api.POLICY_DIR
     for scs in args.scs:
         res = {}
-        for m in api.METHODS:
+        for m in (*api.METHODS, *api.REFERENCES):
             ckpt = ckpt_dir / f"transport_{m}_scs{scs}" if m in api.LEARNED else None
             if ckpt is not None and not ckpt.with_suffix(".safetensors").exists():
                 print(f"# no {m} checkpoint for {scs} kHz in {ckpt_dir}; skipped", flush=True)
@@ -92,7 +94,7 @@ def main() -> int:
                 f"detcom.transport.scs{scs}.{m}.loss_rate: {100 * r['loss_rate']:.3f} %", flush=True
             )
         if "d3qn" in res:
-            for m in ("dqn", "sa", "ddqn", "random"):
+            for m in ("dqn", "sa", "ddqn", "random", "model-greedy"):
                 if m in res:
                     rel = 100 * (res["d3qn"]["total_cost"] / res[m]["total_cost"] - 1)
                     print(f"detcom.transport.scs{scs}.d3qn_vs_{m}: {rel:+.1f} %")

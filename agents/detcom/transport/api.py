@@ -142,17 +142,19 @@ def convergence(
     checkpoint: Path | None = None,
     out_dir: Path | None = None,
     episodes: int | None = None,
-    metric: Literal["cost", "reward"] = "cost",
+    metric: Literal["cost", "reward", "eval"] = "cost",
     progress: bool = False,
 ) -> list[float]:
-    """Per-episode training cost (or reward) for Fig. 5a.
+    """Per-episode training cost (or reward) for Fig. 5a; ``metric="eval"``: the greedy policy's
+    cost per 3000 tasks on fixed validation windows, measured every few windows during training
+    (at the episodes listed in the history's ``eval_episode``).
 
     Reads the history of ``checkpoint``, else of the shipped default if it was trained with this
     ``seed`` (and ``episodes``, when given), else trains into ``out_dir`` (resumable).
     Each value is one training episode (``DQNConfig.tasks_per_episode`` tasks, with exploration).
     """
     _check(method, scs_khz, LEARNED)
-    key = "episode_cost" if metric == "cost" else "episode_reward"
+    key = {"cost": "episode_cost", "reward": "episode_reward", "eval": "eval_cost_per_3000"}[metric]
     if checkpoint is not None:
         return list(history(checkpoint)[key])
     default = default_checkpoint(method, scs_khz)
@@ -168,6 +170,19 @@ def convergence(
         )
     stem = train(method, scs_khz, seed, Path(out_dir), episodes=episodes, progress=progress)
     return list(history(stem)[key])
+
+
+def validation_reference(
+    method: str, scs_khz: int, tasks_per_episode: int = 300, windows: int = 8
+) -> float:
+    """A non-learning method's cost per 3000 tasks on the training's validation windows."""
+    from agents.detcom.transport.dqn import VALIDATION_SEED
+    from agents.detcom.transport.evaluation import run_episode
+
+    _check(method, scs_khz, ("sa", "random", *REFERENCES))
+    agent, _ = _agent(method, scs_khz, 0, None)
+    r = run_episode(agent, case_study(scs_khz, tasks_per_episode), VALIDATION_SEED, n_envs=windows)
+    return r["total_cost"] / tasks_per_episode * 3000
 
 
 def cycle_length_us(

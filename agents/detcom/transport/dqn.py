@@ -34,10 +34,11 @@ from agents.common.checkpoint import (
 from agents.detcom.transport.env import TransportVecEnv
 from agents.detcom.transport.networks import QNetwork
 from agents.detcom.transport.scenario import TransportConfig
-from agents.detcom.transport.sim import obs_dim
+from agents.detcom.transport.sim import TransportSim, obs_dim
 
 METHODS = ("dqn", "ddqn", "d3qn")
 CHECKPOINT_FORMAT = "detcom-transport-q/1"
+VALIDATION_SEED = 777_777
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,10 @@ class DQNConfig:
     #: destinations orchestration may pick (coupling); evaluation uses the case study's m1↔m2.
     other_dst_prob: float = 0.2
     checkpoint_every: int = 2  # windows between resumable saves
+    #: Greedy validation (Fig. 5a): every ``eval_every`` windows, the greedy policy schedules
+    #: ``eval_windows`` fixed case-study windows (m1↔m2, seed VALIDATION_SEED).
+    eval_every: int = 2
+    eval_windows: int = 8
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -166,6 +171,21 @@ def load_q_network(path: str | Path) -> tuple[QNetwork, TransportConfig, DQNConf
     return net.eval(), transport, dqn, meta
 
 
+def validation_cost(
+    net: QNetwork, transport: TransportConfig, n_tasks: int, n_windows: int
+) -> float:
+    """Greedy cost on fixed case-study windows, per 3000 tasks (the Fig. 5b scale)."""
+    sim = TransportSim(replace(transport, n_tasks=n_tasks), n_envs=n_windows)
+    obs = sim.reset(seed=VALIDATION_SEED)
+    with torch.no_grad():
+        while True:
+            sim.step(net.greedy(torch.from_numpy(obs)).numpy())
+            if sim.done:
+                break
+            obs = sim.observe()
+    return float(sim.episode_cost.sum() / (n_windows * n_tasks) * 3000)
+
+
 def _window_seed(seed: int, window: int, stream: int) -> int:
     return int(np.random.SeedSequence([seed, window, stream]).generate_state(1)[0])
 
@@ -196,6 +216,8 @@ def train_q(
     window, updates = 0, 0
     curve_cost: list[float] = []
     curve_reward: list[float] = []
+    eval_episode: list[int] = []
+    eval_cost: list[float] = []
     elapsed = 0.0
     if resume and state_path.exists():
         st = load_training_state(state_path)
@@ -209,6 +231,7 @@ def train_q(
         buf.load(st["buffer"])
         window, updates = int(st["window"]), int(st["updates"])
         curve_cost, curve_reward = list(st["curve_cost"]), list(st["curve_reward"])
+        eval_episode, eval_cost = list(st["eval_episode"]), list(st["eval_cost"])
         elapsed = float(st["elapsed_s"])
     elif resume and stem.with_suffix(".safetensors").exists() and history_path.exists():
         hist = json.loads(history_path.read_text())
@@ -232,6 +255,8 @@ def train_q(
                 "updates": updates,
                 "curve_cost": curve_cost,
                 "curve_reward": curve_reward,
+                "eval_episode": eval_episode,
+                "eval_cost": eval_cost,
                 "elapsed_s": elapsed,
             },
         )
@@ -247,7 +272,16 @@ def train_q(
             unit="ep",
         )
     t_start = time.monotonic() - elapsed
+
+    def validate() -> None:
+        eval_episode.append(window * dqn.n_envs)
+        eval_cost.append(
+            validation_cost(online, transport, dqn.tasks_per_episode, dqn.eval_windows)
+        )
+
     try:
+        if window == 0 and not eval_cost and dqn.eval_every > 0:
+            validate()
         while window < dqn.n_windows:
             rng = np.random.default_rng(_window_seed(seed, window, 1))
             obs, _ = env.reset(seed=_window_seed(seed, window, 0))
@@ -286,6 +320,8 @@ def train_q(
             curve_cost.extend(float(x) for x in info["episode_cost"])
             curve_reward.extend(float(x) for x in info["episode_reward"])
             window += 1
+            if dqn.eval_every > 0 and (window % dqn.eval_every == 0 or window == dqn.n_windows):
+                validate()
             elapsed = time.monotonic() - t_start
             if bar is not None:
                 bar.update(dqn.n_envs)
@@ -318,6 +354,8 @@ def train_q(
                 "tasks_per_episode": dqn.tasks_per_episode,
                 "episode_cost": [round(x, 4) for x in curve_cost],
                 "episode_reward": [round(x, 4) for x in curve_reward],
+                "eval_episode": eval_episode,
+                "eval_cost_per_3000": [round(x, 3) for x in eval_cost],
                 "train_seconds": round(elapsed, 1),
             }
         )

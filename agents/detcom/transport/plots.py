@@ -13,8 +13,16 @@ COLORS = {
     "dqn": "tab:green",
     "sa": "tab:orange",
     "random": "tab:gray",
+    "model-greedy": "black",
 }
-LABELS = {"d3qn": "D3QN", "ddqn": "DDQN", "dqn": "DQN", "sa": "SA", "random": "Random"}
+LABELS = {
+    "d3qn": "D3QN",
+    "ddqn": "DDQN",
+    "dqn": "DQN",
+    "sa": "SA",
+    "random": "Random",
+    "model-greedy": "model-based greedy (reference)",
+}
 
 
 def moving_average(x: Sequence[float], window: int) -> np.ndarray:
@@ -26,8 +34,9 @@ def moving_average(x: Sequence[float], window: int) -> np.ndarray:
     return np.concatenate([head, (c[window:] - c[:-window]) / window])
 
 
-def convergence_episode(curve: Sequence[float], window: int = 50, tol: float = 0.05) -> int | None:
-    """First episode after which the moving average stays within ``tol`` of its final value."""
+def convergence_episode(curve: Sequence[float], window: int = 100, tol: float = 0.1) -> int | None:
+    """First episode after which the moving average (``window`` episodes) stays within ``tol``
+    (relative) of its final value."""
     ma = moving_average(curve, window)
     if len(ma) == 0:
         return None
@@ -38,13 +47,16 @@ def convergence_episode(curve: Sequence[float], window: int = 50, tol: float = 0
 
 
 def plot_convergence(
-    curves: Mapping[str, Sequence[float]],
+    curves: Mapping[str, Sequence[float] | tuple[Sequence[float], Sequence[float]]],
     out: Path,
     window: int = 20,
     references: Mapping[str, float] | None = None,
     title: str = "",
     ylabel: str = "episode cost",
+    log: bool = True,
 ) -> Path:
+    """Curves per method: a list (one value per episode, smoothed over ``window``) or an
+    ``(episodes, values)`` pair (plotted as is); ``references`` are horizontal lines."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -106,7 +118,7 @@ def plot_total_cost(
     ax.set_xlabel("subcarrier spacing")
     ax.set_ylabel("total system cost (3000 tasks)")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend()
+    ax.legend(ncol=len(methods), loc="upper center", fontsize=8)
     ax.set_title(title or "Fig. 5b: total system cost")
     fig.tight_layout()
     out = Path(out)

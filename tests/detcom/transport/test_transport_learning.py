@@ -43,6 +43,11 @@ def test_short_d3qn_run_beats_random(trained):
     assert d3qn["deadline_success"] > rnd["deadline_success"] + 0.1
     hist = api.history(trained)
     assert len(hist["episode_cost"]) == 48 and hist["seed"] == 0
+    assert api.convergence("d3qn", 60, 0, checkpoint=trained) == hist["episode_cost"]
+    assert (
+        api.convergence("d3qn", 60, 0, checkpoint=trained, metric="reward")
+        == hist["episode_reward"]
+    )
     # The curve learns: late episodes cost less than the first (random-policy) ones.
     assert np.mean(hist["episode_cost"][-16:]) < np.mean(hist["episode_cost"][:16])
 
