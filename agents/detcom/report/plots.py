@@ -85,10 +85,20 @@ def learning_curves(
     return _save(fig, path)
 
 
-def convergence(curves: dict[str, list[float]], path: Path, ylabel: str, title: str) -> Path:
+def convergence(
+    curves: dict[str, list[float]],
+    path: Path,
+    ylabel: str,
+    title: str,
+    x: dict[str, list[float]] | None = None,
+) -> Path:
+    """One line per method; ``x[name]`` gives the episodes (default 1..n, smoothed)."""
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     for name, ys in curves.items():
         ys = np.asarray(ys, dtype=float)
+        if x and name in x:
+            ax.plot(x[name], ys, label=name.upper(), color=COLORS.get(name), marker=".", ms=3)
+            continue
         w = max(1, len(ys) // 50)
         smooth = np.convolve(ys, np.ones(w) / w, mode="valid") if len(ys) > w else ys
         ax.plot(np.arange(len(smooth)) + w, smooth, label=name.upper(), color=COLORS.get(name))
