@@ -2,8 +2,9 @@
 
 Runs p4c's "simple test format" files (see :mod:`.parser` for the commands) against the
 embedded switch (default) or real BMv2 (``--target bmv2``).  A test passes when every
-expected packet arrived on its port, in order per port, and nothing else came out; otherwise
-each mismatch is reported as a readable hex diff.
+expected packet arrived on its port, in order per port, and nothing else came out on a port
+the test names; otherwise each mismatch is reported as a readable hex diff.
+``python -m p4target.stf --corpus DIR`` runs a directory of tests (:mod:`.corpus`).
 
 In-process use::
 
