@@ -84,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=15.0,
         help="budget when a policy must be trained first",
     )
+    ev.add_argument(
+        "--tune-episodes",
+        type=int,
+        default=3,
+        help="validation episodes for tuning the LP baselines' demand window",
+    )
     ev.add_argument("--json", action="store_true", help="print one JSON object {method: ms}")
 
     rp = sub.add_parser("report", help="regenerate the RLMS-CPN report")
@@ -173,7 +179,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     seeds, per = task_seeds(args.tasks, args.seed, sim.cfg.episode_tasks)
     kw = {"io_data_mb": args.io_mb} if args.task_kind == "io" else {}
     stats = evaluate_methods(
-        sim, learned, seeds, per, args.task_kind, tuned_baselines(sim, args.seed), **kw
+        sim,
+        learned,
+        seeds,
+        per,
+        args.task_kind,
+        tuned_baselines(sim, args.seed, args.tune_episodes),
+        **kw,
     )
     means = {name: round(s.mean_ms, 4) for name, s in stats.items()}
     if args.json:

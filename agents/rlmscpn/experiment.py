@@ -189,10 +189,13 @@ def tune_lp_window(
     return best, scores
 
 
-def tuned_baselines(sim: ComputeNetworkSim, seed: int = 0) -> dict[str, HeuristicScheduler]:
+def tuned_baselines(
+    sim: ComputeNetworkSim, seed: int = 0, episodes: int = 3
+) -> dict[str, HeuristicScheduler]:
+    """Base1-4 with the LP baselines' demand window tuned on ``episodes`` validation episodes."""
     base = paper_baselines()
     for name, rule in (("Base3", "fastest"), ("Base4", "nearest")):
-        window, _ = tune_lp_window(sim, rule, seed)
+        window, _ = tune_lp_window(sim, rule, seed, episodes)
         base[name] = HeuristicScheduler(rule, "lp", lp_window_ms=window, name=name)
     return base
 

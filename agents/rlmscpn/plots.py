@@ -54,7 +54,7 @@ def grouped_bars(
             [np.nan if v is None else v for v in vals],
             width,
             label=name,
-            color=COLORS.get(base, None),
+            color=COLORS.get(base, COLORS.get(name.split()[-1])),
             hatch="//" if paper else None,
             alpha=0.55 if paper else 1.0,
             edgecolor="k" if paper else None,
@@ -87,7 +87,10 @@ def lines(
         dashed = name.startswith("paper")
         ax.plot(x, ys, ls="--" if dashed else "-", marker="o", ms=3, label=name)
     for name, y in (hlines or {}).items():
-        ax.axhline(y, ls=":", lw=1, color=COLORS.get(name.split()[0], "0.4"), label=name)
+        if name.startswith("target"):
+            ax.axhline(y, ls="--", lw=1.2, color="k", label=name)
+        else:
+            ax.axhline(y, ls=":", lw=1, color=COLORS.get(name.split()[0], "0.4"), label=name)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)

@@ -219,10 +219,42 @@ def _table4(r: dict, out: Path, cmd: str) -> list[str]:
         "",
         "![Table 4](table4_syncgnn_vs_mlp.png)",
         "",
-        f"Made by `{cmd}`.",
-        "",
     ]
+    curves = _encoder_curves(main, out, cmd)
+    if curves:
+        lines += [curves, ""]
+    lines += [f"Made by `{cmd}`.", ""]
     return lines
+
+
+def _encoder_curves(main: dict, out: Path, cmd: str) -> str:
+    """Validation latency vs training tasks of both encoders (from the policies' sidecars)."""
+    import json
+
+    series, xs = {}, {}
+    for spec in SMALL:
+        train = main.get(spec, {}).get("training", {})
+        for variant, label in (("syncgnn", "SyncGNN"), ("mlp", "MLP")):
+            path = Path(train.get(variant, {}).get("policy", "")).with_suffix(".json")
+            if not path.is_file():
+                continue
+            hist = json.loads(path.read_text())["config"]["training"].get("history", [])
+            if hist:
+                series[f"{_name(spec)} {label}"] = [h["val_ms"] for h in hist]
+                xs[f"{_name(spec)} {label}"] = [h["steps"] / 1000 for h in hist]
+    if not series:
+        return ""
+    plots.lines(
+        [],
+        series,
+        out / "table4_learning_curves.png",
+        cmd,
+        "training tasks (thousands)",
+        "validation mean response latency (ms)",
+        "SyncGNN vs MLP: learning curves",
+        xs_by_series=xs,
+    )
+    return "![learning curves](table4_learning_curves.png)"
 
 
 def _training(r: dict, out: Path, cmd: str) -> list[str]:

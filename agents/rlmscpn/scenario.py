@@ -115,6 +115,8 @@ def make_scenario(
     placement_seed: int = 0,
     **sim_changes: Any,
 ) -> Scenario:
+    if spec.lower() not in PAPER_TOPOLOGIES:
+        spec = str(Path(spec.removeprefix("file:")).resolve())  # sidecars record where it was
     topo = resolve_topology(spec, data_dir)
     cfg = default_sim_config(spec, data_dir)
     if sim_changes:
