@@ -175,6 +175,19 @@ class ExprChecker(TypeResolver):
         inner = e.expr
         it = self.check_expr(inner, scope)
         name, npos = e.name, e.name_pos or e.pos
+        if (
+            isinstance(it, T.TTypeType)
+            and isinstance(it.of, T.TBlock)
+            and isinstance(it.of.decl, (A.ControlDecl, A.ParserDecl))
+            and name == "apply"
+        ):
+            # direct type invocation: C.apply(...) applies an anonymous instance C() declared
+            # in the enclosing block (named C_inst, control-plane name C, as p4c does)
+            inst = self._direct_instance(inner, it.of.decl, scope)
+            path = A.PathExpr(inner.pos, inst.name)
+            path.decl, path.type = inst, inst.type
+            e.expr = path
+            return T.TMethod(name, inst.type, builtin="block_apply")
         if isinstance(it, T.TTypeType):
             of = it.of
             if isinstance(of, T.TStructLike) and name in ("minSizeInBits", "minSizeInBytes"):
@@ -222,6 +235,27 @@ class ExprChecker(TypeResolver):
                 return T.TActionRun(it.table)
             raise err(npos, f"{name}: apply results have hit, miss and action_run")
         raise err(npos, f"{name}: {it} has no members")
+
+    def _direct_instance(self, at: A.Expr, decl: Any, scope: Scope) -> A.Instance:
+        block: Scope | None = scope
+        while block is not None and not (
+            block.kind in ("control", "parser")
+            and isinstance(block.owner, (A.ControlDecl, A.ParserDecl))
+        ):
+            block = block.parent
+        if block is None:
+            raise err(at.pos, f"{decl.name}.apply: only parsers and controls can apply {decl.name}")
+        owner = block.owner
+        taken = {d.name for d in owner.locals} | set(block.names)
+        name, n = f"{decl.name}_inst", 0
+        while name in taken:
+            n += 1
+            name = f"{decl.name}_inst_{n}"
+        label = A.Annotation(at.pos, "name", [], [A.StringLit(at.pos, decl.name)])
+        inst = A.Instance(at.pos, name, [label], A.NamedType(at.pos, decl.name), [])
+        self.check_instance(inst, block)  # type: ignore[attr-defined]
+        owner.locals.append(inst)
+        return inst
 
     def _index(self, e: A.Index, scope: Scope) -> T.Type:
         it = self.check_expr(e.expr, scope)

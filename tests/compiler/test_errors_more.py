@@ -186,3 +186,18 @@ def test_same_global_action_in_two_controls_is_no_clash():
     )
     r = compile_source(src, "ok.p4")
     assert [a.preamble.name for a in r.p4info.actions].count("g") == 1
+
+
+def test_direct_invocation_needs_a_control_without_constructor_parameters():
+    extra = "control Inc(inout bit<8> x)(bit<8> k) { apply { x = x + k; } }\n"
+    src = program(apply="        Inc.apply(hdr.h.a);").replace(
+        "control Ing(", extra + "control Ing("
+    )
+    with pytest.raises(CompileError, match=r"e\.p4:14:9: error: Inc: expected 1 arguments, got 0"):
+        compile_source(src, "e.p4")
+    extra = "control Inc(inout bit<8> x) { apply { x = x + 1; } }\n"
+    src = program(locals_="    action a() { Inc.apply(hdr.h.a); }", apply="        a();").replace(
+        "control Ing(", extra + "control Ing("
+    )
+    with pytest.raises(CompileError, match="can only be applied from a parser or control"):
+        compile_source(src, "e.p4")

@@ -353,7 +353,12 @@ class ControlLowering:
         sub.env.ctx["pipeline"] = env.ctx["pipeline"]
         inner = Env(sub.env, return_next=nxt, call_results={})
         pre: list = []
-        for p, a in c.bound:
+        bound = c.bound
+        if c.callee is not sub.decl:
+            # applied through a parameter of a control type: the instance's own parameters
+            # take the arguments, position by position
+            bound = [(q, a) for q, (_, a) in zip(sub.decl.params, c.bound, strict=True)]
+        for p, a in bound:
             if p.direction in ("out", "inout") or (
                 a is not None and a.const is None and isinstance(a, (A.PathExpr, A.Member, A.Index))
             ):

@@ -405,7 +405,10 @@ class ParserLowering:
         if sub is None or not isinstance(getattr(sub, "decl", None), A.ParserDecl):
             raise CompileError.at(c.pos, "only parser instances can be applied in a parser")
         decl = sub.decl
-        for p, a in c.bound:
+        bound = c.bound
+        if c.callee is not decl:  # applied through a parameter of a parser type
+            bound = [(q, a) for q, (_, a) in zip(decl.params, c.bound, strict=True)]
+        for p, a in bound:
             if a is None:
                 continue
             if isinstance(p.type, T.TExtern):

@@ -368,12 +368,23 @@ class Backend(
         self._bind_locals(decl, env, prefix, "")
         return env
 
-    def _bind_ctor(self, decl: Any, ctor_args: list, env: Env) -> None:
+    def _bind_ctor(self, decl: Any, ctor_args: list, env: Env, outer: Env | None = None) -> None:
         from .storage import ValueLoc
 
         for p, a in ctor_args:
-            if a is not None:
-                env.bind(p, ValueLoc(a, env))
+            if a is None:
+                continue
+            if isinstance(getattr(p, "type", None), T.TBlock):
+                # a parser/control instance passed as a constructor argument: the parameter
+                # stands for that instance (applying it applies the instance)
+                sub = (outer or self.global_env).get(getattr(a, "decl", None))
+                if not isinstance(a, A.PathExpr) or not isinstance(sub, SubBlock):
+                    raise CompileError.at(
+                        a.pos, f"{p.name}: pass a parser or control instance declared by name"
+                    )
+                env.bind(p, sub)
+                continue
+            env.bind(p, ValueLoc(a, env))
 
     def _bind_locals(self, decl: Any, env: Env, prefix: str, local_prefix: str) -> None:
         for d in decl.locals:
@@ -395,7 +406,7 @@ class Backend(
                         block_kind=env.ctx.get("block_kind"),
                         call_results={},
                     )
-                    self._bind_ctor(sub_decl, d.call.bound, sub_env)
+                    self._bind_ctor(sub_decl, d.call.bound, sub_env, env)
                     sub = SubBlock(sub_decl, sub_prefix, sub_env)
                     if isinstance(sub_decl, (A.ControlDecl, A.ParserDecl)):
                         self._bind_locals(sub_decl, sub_env, sub_prefix, f"{local_prefix}{d.name}_")
