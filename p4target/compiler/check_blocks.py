@@ -637,4 +637,3 @@ def _same_expr(a: A.Expr | None, b: A.Expr | None) -> bool:
     if a.const is not None or b.const is not None:
         return a.const == b.const
     return True
-
