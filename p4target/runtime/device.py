@@ -60,15 +60,9 @@ class Device:
     def close(self) -> None:
         """Stop receiving the switch's packet-in, digest and idle timeout callbacks."""
         sw = self.switch
-        for lst, cb in (
-            (sw.packet_in_callbacks, self._on_packet_in),
-            (sw.digests.callbacks, self._on_digest),
-            (sw.idle_callbacks, self._on_idle),
-        ):
-            try:
-                lst.remove(cb)
-            except ValueError:
-                pass
+        sw.off_packet_in(self._on_packet_in)
+        sw.off_digest(self._on_digest)
+        sw.off_idle_timeout(self._on_idle)
 
     # -- pipeline config -------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from .codec import decode_sint, decode_uint, encode_sint, encode_uint
 from .errors import Code, P4RTError, invalid, not_found, unimplemented
 from .matches import value_set_member
 from .pipeline import UPDATE, TableSpec
-from .tables import ALWAYS_GREEN, counter_data, meter_config, meter_rates
+from .tables import counter_data, meter_config, meter_rates
 
 if TYPE_CHECKING:  # pragma: no cover
     from .state import State, Txn
@@ -173,14 +173,10 @@ class ExternMixin:
         spec, rec = self._direct_write_target(d.table_entry, "direct_meter")
         if d.HasField("counter_data"):
             raise unimplemented("per-color meter counters are not supported")
-        old = rec.mdef
         if d.HasField("config"):
             self.sw.table_entry_meter_set(spec.name, rec.handle, meter_rates(d.config))
-            rec.mdef = False
         else:
-            self.sw.table_entry_meter_set(spec.name, rec.handle, ALWAYS_GREEN)
-            rec.mdef = True
-        txn.add(lambda: setattr(rec, "mdef", old))
+            self.sw.table_entry_meter_reset(spec.name, rec.handle)
 
     def read_direct_meters(self: State, d: Any) -> list[Any]:
         if d.HasField("counter_data"):
@@ -189,10 +185,9 @@ class ExternMixin:
         for spec, rec in self._direct_targets(d.table_entry, "direct_meter"):
             msg = p4runtime_pb2.DirectMeterEntry()
             msg.table_entry.CopyFrom(self.entry_msg(spec, rec, None))
-            if not rec.mdef:
-                msg.config.CopyFrom(
-                    meter_config(self.sw.table_entry_meter_get(spec.name, rec.handle))
-                )
+            rates = self.sw.table_entry_meter_get(spec.name, rec.handle)
+            if rates:
+                msg.config.CopyFrom(meter_config(rates))
             out.append(msg)
         return out
 

@@ -11,7 +11,7 @@ from p4target.protos import p4runtime_pb2
 from p4target.switch import EntryNotFoundError
 
 from .codec import decode_uint, encode_uint
-from .errors import Code, P4RTError, invalid, not_found, unimplemented
+from .errors import Code, P4RTError, invalid, not_found
 from .pipeline import UPDATE
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -118,18 +118,19 @@ class PreMixin:
                 sw.mc_delete_group(mgid)
             self.clones.pop(sid, None)
         else:
-            if c.class_of_service:
-                raise unimplemented("clone session class_of_service is not supported")
+            if c.class_of_service > 7:
+                raise invalid(f"class_of_service {c.class_of_service} not in 0..7")
+            cos = c.class_of_service or None  # 0: clones keep the packet's own priority
             if c.packet_length_bytes < 0:
                 raise invalid("packet_length_bytes must be >= 0")
             replicas, legacy = self._replicas(c.replicas)
             if len(replicas) == 1 and replicas[0][1] == 0:
-                sw.mirroring_add(sid, port=replicas[0][0], truncate=c.packet_length_bytes)
+                sw.mirroring_add(sid, port=replicas[0][0], truncate=c.packet_length_bytes, cos=cos)
                 if old is not None and old.mgid == mgid:
                     sw.mc_delete_group(mgid)
             else:
                 sw.mc_set_group(mgid, replicas)
-                sw.mirroring_add(sid, mgid=mgid, truncate=c.packet_length_bytes)
+                sw.mirroring_add(sid, mgid=mgid, truncate=c.packet_length_bytes, cos=cos)
             self.clones[sid] = legacy
 
         def undo() -> None:
@@ -173,6 +174,7 @@ class PreMixin:
                 c = e.clone_session_entry
                 c.session_id = s
                 c.packet_length_bytes = session.truncate
+                c.class_of_service = session.cos or 0
                 self._replica_msgs(c, replicas, self.clones[s])
                 out.append(e)
         else:

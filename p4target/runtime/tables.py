@@ -22,15 +22,11 @@ from .pipeline import UPDATE, TableSpec
 if TYPE_CHECKING:  # pragma: no cover
     from .state import State, Txn
 
-# A direct meter set to these rates marks every packet GREEN: how an entry's meter goes back
-# to its default configuration (the switch has no per-entry meter reset).
-ALWAYS_GREEN = [(1e12, 1 << 62), (1e12, 1 << 62)]
-
 
 class Rec:
     """What the server keeps about one table entry besides the switch's own state."""
 
-    __slots__ = ("key", "handle", "action", "cm", "md", "idle_ns", "const", "oneshot", "mdef")
+    __slots__ = ("key", "handle", "action", "cm", "md", "idle_ns", "const", "oneshot")
 
     def __init__(self, key: tuple, handle: int, action: tuple, cm: int = 0, md: bytes = b""):
         self.key = key  # (canonical match, priority)
@@ -41,7 +37,6 @@ class Rec:
         self.idle_ns = 0
         self.const = False
         self.oneshot: tuple[int, list[int]] | None = None  # (group id, member ids)
-        self.mdef = True  # direct meter at its default configuration
 
 
 def meter_rates(cfg: Any) -> list[tuple[float, int]]:
@@ -205,7 +200,6 @@ class TableMixin:
             )
         if te.HasField("meter_config"):
             sw.table_entry_meter_set(spec.name, h, meter_rates(te.meter_config))
-            rec.mdef = False
         handles = self.handles[spec.id]
         tab[key] = rec
         handles[h] = rec
@@ -257,10 +251,10 @@ class TableMixin:
         if const and ttl:
             raise invalid("const entries do not support idle timeout")
         sw = self.sw
-        old = (rec.action, rec.oneshot, rec.cm, rec.md, rec.idle_ns, rec.mdef)
+        old = (rec.action, rec.oneshot, rec.cm, rec.md, rec.idle_ns)
 
         def undo() -> None:
-            rec.action, rec.oneshot, rec.cm, rec.md, rec.idle_ns, rec.mdef = old
+            rec.action, rec.oneshot, rec.cm, rec.md, rec.idle_ns = old
 
         txn.add(undo)
         if te.HasField("action"):
@@ -278,10 +272,8 @@ class TableMixin:
         if spec.direct_meter:
             if te.HasField("meter_config"):
                 sw.table_entry_meter_set(spec.name, rec.handle, meter_rates(te.meter_config))
-                rec.mdef = False
-            elif not rec.mdef:
-                sw.table_entry_meter_set(spec.name, rec.handle, ALWAYS_GREEN)
-                rec.mdef = True
+            else:
+                sw.table_entry_meter_reset(spec.name, rec.handle)
         if not const:
             rec.cm, rec.md = te.controller_metadata, te.metadata
 
@@ -423,10 +415,10 @@ class TableMixin:
         if counter and spec.direct_counter and info is not None:
             unit = self.p.direct_counters[spec.direct_counter].unit
             te.counter_data.CopyFrom(counter_data(unit, info["packets"], info["bytes"]))
-        if meter and spec.direct_meter and not rec.mdef:
-            te.meter_config.CopyFrom(
-                meter_config(self.sw.table_entry_meter_get(spec.name, rec.handle))
-            )
+        if meter and spec.direct_meter:
+            rates = self.sw.table_entry_meter_get(spec.name, rec.handle)
+            if rates:  # an unconfigured meter (every packet GREEN) reads back without config
+                te.meter_config.CopyFrom(meter_config(rates))
         if elapsed:
             us = self.sw.table_entry_idle_time(spec.name, rec.handle)
             te.time_since_last_hit.elapsed_ns = max(0, int(us * 1000))

@@ -180,11 +180,18 @@ class ControlMixin(TableControlMixin):
         port: int | None = None,
         mgid: int | None = None,
         truncate: int = 0,
+        cos: int | None = None,
     ) -> None:
         """Clone session ``session_id`` to an egress port and/or a multicast group; cloned
-        packets are cut to ``truncate`` bytes when non-zero."""
+        packets are cut to ``truncate`` bytes when non-zero and queued at priority ``cos``
+        (None: the original packet's ``standard_metadata.priority``)."""
+        if cos is not None and not 0 <= int(cos) < 8:
+            raise BadValueError(f"clone session {session_id}: class of service {cos} not in 0..7")
         with self.lock:
-            self.pre.mirror_add(session_id, MirrorSession(port, mgid, int(truncate)))
+            self.pre.mirror_add(
+                session_id,
+                MirrorSession(port, mgid, int(truncate), None if cos is None else int(cos)),
+            )
 
     def mirroring_delete(self: Switch, session_id: int) -> None:
         with self.lock:
@@ -214,6 +221,11 @@ class ControlMixin(TableControlMixin):
 
     def digest_ack(self: Switch, name: str | int, msg_id: int) -> None:
         self.digests.ack(name, msg_id)
+
+    def off_digest(self: Switch, cb: Callable[[DigestMessage], None]) -> None:
+        """Stop calling ``cb`` (registered with :meth:`on_digest`); unknown ``cb`` is a no-op."""
+        if cb in self.digests.callbacks:
+            self.digests.callbacks.remove(cb)
 
     def on_digest(self: Switch, cb: Callable[[DigestMessage], None]) -> None:
         """``cb(DigestMessage)`` for every digest message (otherwise they queue for poll)."""

@@ -323,6 +323,17 @@ class TableControlMixin:
             e.meter = probe
             self.journal.record(lambda: setattr(e, "meter", old))
 
+    def table_entry_meter_reset(self: Switch, table: str, handle: int) -> None:
+        """Put an entry's direct meter back to its unconfigured state (every packet GREEN)."""
+        with self.lock:
+            t = self.table(table)
+            if t.direct_meter is None:
+                raise BadValueError(f"table {t.name} has no direct meter")
+            e = t.get(handle)
+            old = e.meter
+            e.meter = t.direct_meter.new_meter()
+            self.journal.record(lambda: setattr(e, "meter", old))
+
     def table_entry_meter_get(self: Switch, table: str, handle: int) -> list[tuple[float, int]]:
         t = self.table(table)
         if t.direct_meter is None:
@@ -354,6 +365,11 @@ class TableControlMixin:
         """Microseconds since the entry was last hit (or since its TTL was set)."""
         t = self.table(table)
         return self.clock.now() - t.get(handle).last_hit
+
+    def off_idle_timeout(self: Switch, cb: Callable[[str, dict[str, Any]], None]) -> None:
+        """Stop calling ``cb`` (registered with :meth:`on_idle_timeout`); unknown ``cb`` is a no-op."""
+        if cb in self.idle_callbacks:
+            self.idle_callbacks.remove(cb)
 
     def on_idle_timeout(self: Switch, cb: Callable[[str, dict[str, Any]], None]) -> None:
         """``cb(table_name, entry_info)`` once per idle period of an entry with a TTL."""

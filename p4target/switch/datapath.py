@@ -218,6 +218,8 @@ class DatapathMixin:
         self._send_clone(C, session)
 
     def _send_clone(self: Switch, C: Pkt, session: Any) -> None:
+        if session.cos is not None and self._sf.priority is not None:
+            self._set(C.F, self._sf.priority, session.cos)
         if session.mgid is not None:
             self._multicast(C, session.mgid)
         if session.port is not None:

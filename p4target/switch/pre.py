@@ -19,12 +19,13 @@ MAX_MIRROR_SESSION_ID = 32767
 
 @dataclass
 class MirrorSession:
-    """A clone session: to a port and/or a multicast group; ``truncate`` bytes (0 = whole)."""
+    """A clone session: to a port and/or a multicast group; ``truncate`` bytes (0 = whole);
+    ``cos`` the clones' queue priority (None: keep the original packet's)."""
 
     port: int | None = None
     mgid: int | None = None
     truncate: int = 0
-    cos: int = 0
+    cos: int | None = None
 
 
 class PRE:

@@ -418,6 +418,16 @@ class Switch(DatapathMixin, ControlMixin):
     def on_packet_in(self, cb: Callable[[bytes], None]) -> None:
         self.packet_in_callbacks.append(cb)
 
+    def off_transmit(self, cb: Callable[[int, bytes], None]) -> None:
+        """Stop calling ``cb`` (registered with :meth:`on_transmit`); unknown ``cb`` is a no-op."""
+        if cb in self.tx_callbacks:
+            self.tx_callbacks.remove(cb)
+
+    def off_packet_in(self, cb: Callable[[bytes], None]) -> None:
+        """Stop calling ``cb`` (registered with :meth:`on_packet_in`); unknown ``cb`` is a no-op."""
+        if cb in self.packet_in_callbacks:
+            self.packet_in_callbacks.remove(cb)
+
     def run_until_idle(self, limit_us: float | None = None) -> int:
         """Virtual clock only: process every pending event (queues drain, timers fire)."""
         if not self.clock.virtual:

@@ -380,3 +380,31 @@ def test_checksum_with_payload_verify_and_update() -> None:
     assert out[6:] == payload
     out = run(sw, bytes([7, 0x12, 0x34, 0, 0, 0]) + payload)
     assert out[5] == 1  # wrong checksum: checksum_error, packet still forwarded
+
+
+def test_direct_meter_reset_unconfigures_and_rolls_back() -> None:
+    prog = table_prog([("exact", 8)])
+    prog.pipelines["ingress"]["tables"][0]["direct_meters"] = "MyIngress.dm"
+    prog.add_scalar("color", 8)
+    prog.meters.append(
+        {
+            "name": "MyIngress.dm",
+            "id": 0,
+            "type": "packets",
+            "rate_count": 2,
+            "is_direct": True,
+            "binding": "MyIngress.t",
+            "result_target": ["scalars", "color"],
+            "size": 1024,
+        }
+    )
+    sw = Switch(prog.json())
+    h = sw.table_add("t", [Exact(1)], "fwd", [2])
+    sw.table_entry_meter_set("t", h, [(0.5, 3), (1.0, 5)])
+    with pytest.raises(RuntimeError), sw.batch():
+        sw.table_entry_meter_reset("t", h)
+        assert sw.table_entry_meter_get("t", h) == []
+        raise RuntimeError("abort the batch")
+    assert sw.table_entry_meter_get("t", h) == [(0.5, 3), (1.0, 5)]
+    sw.table_entry_meter_reset("t", h)
+    assert sw.table_entry_meter_get("t", h) == []

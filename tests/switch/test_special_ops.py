@@ -222,3 +222,34 @@ def test_pre_cli_style_nodes_and_errors(sw: Switch) -> None:
         sw.mirroring_add(40000, port=1)
     with pytest.raises(BadValueError):
         sw.mc_set_group(0, [(1, 1)])
+
+
+def test_clone_session_class_of_service_is_the_clone_queue(sw: Switch) -> None:
+    sw.mirroring_add(5, port=4, cos=0)
+    assert sorted(p for p, _ in send(sw, 1)) == [1, 4]
+    # one queue per port (no --priority-queues): a clone queued at priority 3 is dropped, as
+    # simple_switch drops a priority beyond its queues; the original is unaffected
+    sw.mirroring_add(5, port=4, cos=3)
+    assert sw.mirroring_get(5).cos == 3
+    assert [p for p, _ in send(sw, 1)] == [1]
+    assert sw.stats()["drops"]["priority_out_of_range"] == 1
+    with pytest.raises(BadValueError):
+        sw.mirroring_add(5, port=4, cos=8)
+    assert sw.mirroring_get(5).cos == 3
+
+
+def test_callbacks_can_be_removed(sw: Switch) -> None:
+    seen: list[int] = []
+
+    def cb(port: int, data: bytes) -> None:
+        seen.append(port)
+
+    sw.on_transmit(cb)
+    sw.receive(9, bytes([3, 0, 0, 0, 0, 0, 0]))
+    sw.run_until_idle()
+    assert seen == [1, 2]
+    sw.off_transmit(cb)
+    sw.off_transmit(cb)  # unknown callback: no-op
+    sw.receive(9, bytes([3, 0, 0, 0, 0, 0, 0]))
+    sw.run_until_idle()
+    assert seen == [1, 2]
