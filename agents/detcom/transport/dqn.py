@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -186,6 +187,19 @@ def validation_cost(
     return float(sim.episode_cost.sum() / (n_windows * n_tasks) * 3000)
 
 
+def command_line() -> str:
+    """The command that is running, as a user would type it (``python -m pkg`` for a package)."""
+    argv0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if argv0 is not None and argv0.name == "__main__.py":
+        root = Path(__file__).resolve().parents[3]
+        try:
+            module = ".".join(argv0.resolve().parent.relative_to(root).parts)
+            return " ".join(["python", "-m", module, *sys.argv[1:]])
+        except ValueError:
+            pass
+    return " ".join(["python", *sys.argv])
+
+
 def _window_seed(seed: int, window: int, stream: int) -> int:
     return int(np.random.SeedSequence([seed, window, stream]).generate_state(1)[0])
 
@@ -332,7 +346,7 @@ def train_q(
         if bar is not None:
             bar.close()
     curve_cost, curve_reward = curve_cost[: dqn.episodes], curve_reward[: dqn.episodes]
-    prov = provenance or default_provenance(seed)
+    prov = provenance or default_provenance(seed, command=command_line())
     prov = prov | {"seed": seed, "train_seconds": round(elapsed, 1), "gradient_updates": updates}
     config = {
         "format": CHECKPOINT_FORMAT,
