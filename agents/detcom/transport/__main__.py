@@ -102,14 +102,29 @@ def cmd_figures(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     ckpt_dir = Path(args.checkpoints) if args.checkpoints else api.POLICY_DIR
     for scs in _scs(args.scs):
-        curves = {
-            m: api.history(ckpt_dir / f"transport_{m}_scs{scs}")["episode_cost"]
-            for m in api.LEARNED
-        }
+        hist = {m: api.history(ckpt_dir / f"transport_{m}_scs{scs}") for m in api.LEARNED}
         p = plot_convergence(
-            curves, out / f"fig5a_convergence_scs{scs}.png", title=f"Fig. 5a ({scs} kHz)"
+            {m: h["episode_cost"] for m, h in hist.items()},
+            out / f"fig5a_training_cost_scs{scs}.png",
+            title=f"Training episodes (300 tasks, exploration included), {scs} kHz",
         )
         print(p)
+        evals = {
+            m: (h["eval_episode"], h["eval_cost_per_3000"])
+            for m, h in hist.items()
+            if "eval_episode" in h
+        }
+        if evals:
+            refs = {m: api.validation_reference(m, scs) for m in ("sa", "model-greedy")}
+            p = plot_convergence(
+                evals,
+                out / f"fig5a_convergence_scs{scs}.png",
+                references=refs,
+                title=f"Fig. 5a: greedy policy on fixed validation windows, {scs} kHz",
+                ylabel="total cost per 3000 tasks",
+                log=False,
+            )
+            print(p)
     res = evaluate_all(
         list(api.METHODS), _scs(args.scs), args.seed, args.n_tasks, args.windows, ckpt_dir
     )

@@ -63,23 +63,37 @@ def plot_convergence(
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    smoothed = False
     for m, c in curves.items():
-        ax.plot(
-            np.arange(1, len(c) + 1),
-            moving_average(c, window),
-            label=LABELS.get(m, m),
-            color=COLORS.get(m),
-        )
+        if isinstance(c, tuple):
+            ax.plot(c[0], c[1], marker=".", ms=3, label=LABELS.get(m, m), color=COLORS.get(m))
+        else:
+            smoothed = True
+            y = moving_average(c, window)
+            ax.plot(np.arange(1, len(c) + 1), y, label=LABELS.get(m, m), color=COLORS.get(m))
     for m, v in (references or {}).items():
-        ax.axhline(
-            v, ls="--", lw=1, color=COLORS.get(m, "k"), label=f"{LABELS.get(m, m)} (no training)"
-        )
+        ax.axhline(v, ls="--", lw=1, color=COLORS.get(m, "k"), label=LABELS.get(m, m))
     ax.set_xlabel("episode")
-    ax.set_ylabel(f"{ylabel} (moving average of {window})")
-    ax.set_yscale("log")
+    ax.set_ylabel(f"{ylabel} (moving average of {window})" if smoothed else ylabel)
+    if log:
+        ax.set_yscale("log")
+    else:
+        # Zoom on the learned regime: the untrained first point would flatten everything else.
+        ys = [np.asarray(c[1] if isinstance(c, tuple) else c, dtype=float) for c in curves.values()]
+        lo = min([float(y.min()) for y in ys] + list((references or {}).values()))
+        hi = max(float(y[1:].max()) if len(y) > 1 else float(y.max()) for y in ys)
+        if max(float(y.max()) for y in ys) > hi:
+            ax.annotate(
+                "untrained start off scale",
+                (0.01, 0.97),
+                xycoords="axes fraction",
+                fontsize=7,
+                va="top",
+            )
+        ax.set_ylim(0.97 * lo, 1.05 * hi)
     ax.grid(alpha=0.3)
-    ax.legend()
-    ax.set_title(title or "Fig. 5a: convergence")
+    ax.legend(fontsize=8)
+    ax.set_title(title or "Fig. 5a: convergence", fontsize=10)
     fig.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -94,7 +108,7 @@ def plot_total_cost(
     title: str = "",
     methods: Sequence[str] | None = None,
 ) -> Path:
-    """Grouped bars: ``costs[scs_khz][method] = total cost``."""
+    """Grouped bars: ``costs[scs_khz][method] = total cost``, values printed on the bars."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -107,19 +121,17 @@ def plot_total_cost(
     x = np.arange(len(scs))
     for k, m in enumerate(methods):
         vals = [costs[s].get(m, np.nan) for s in scs]
-        ax.bar(
-            x + (k - (len(methods) - 1) / 2) * width,
-            vals,
-            width,
-            label=LABELS.get(m, m),
-            color=COLORS.get(m),
-        )
+        pos = x + (k - (len(methods) - 1) / 2) * width
+        bars = ax.bar(pos, vals, width, label=LABELS.get(m, m), color=COLORS.get(m))
+        ax.bar_label(bars, fmt="%.0f", fontsize=7, rotation=90, padding=2)
     ax.set_xticks(x, [f"{s} kHz" for s in scs])
+    top = np.nanmax([costs[s].get(m, np.nan) for s in scs for m in methods])
+    ax.set_ylim(0, top * 1.3)
     ax.set_xlabel("subcarrier spacing")
     ax.set_ylabel("total system cost (3000 tasks)")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(ncol=len(methods), loc="upper center", fontsize=8)
-    ax.set_title(title or "Fig. 5b: total system cost")
+    ax.set_title(title or "Fig. 5b: total system cost", fontsize=10)
     fig.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
