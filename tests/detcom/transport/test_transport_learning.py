@@ -115,3 +115,22 @@ def test_api_evaluates_baselines_and_rejects_bad_input(tmp_path):
     with pytest.raises(FileNotFoundError):
         api.evaluate("dqn", 60, seed=4, checkpoint=tmp_path / "missing")
     assert api.default_checkpoint("d3qn", 60).name == "transport_d3qn_scs60"
+
+
+def test_shipped_policies_load_and_beat_random():
+    for scs in api.SCS_KHZ:
+        for method in api.LEARNED:
+            stem = api.default_checkpoint(method, scs)
+            net, tcfg, dqn, meta = load_q_network(stem)
+            assert tcfg.scs_khz == scs and dqn.method == method and dqn.episodes == 1000
+            assert meta["provenance"]["seed"] == 0
+            assert meta["provenance"]["command"].startswith(
+                "python -m agents.detcom.transport train"
+            )
+            assert len(api.history(stem)["episode_cost"]) == 1000
+    pol = TransportPolicy.default(60)
+    d = pol.decide(FlowRequest(0, 1, 4000.0), TransportState(sinr_db=8.0))
+    assert d.cycle_offset == 0  # no slack: the frame must take the CQF queue filling now
+    r = api.evaluate("d3qn", 60, seed=8, n_tasks=300)
+    assert r["total_cost"] < 0.5 * api.evaluate("random", 60, seed=8, n_tasks=300)["total_cost"]
+    assert r["deadline_success"] > 0.99
