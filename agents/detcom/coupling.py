@@ -113,6 +113,7 @@ def joint_evaluate(
         "acceptance": orch["acceptance"],
         "compute_deadline_success": orch["deadline_success"],
         "total_cost": float(tr["total_cost"]),
+        "total_cost_feedback": float(tr.get("total_cost_feedback", tr["total_cost"])),
         "transport_deadline_success": float(tr["deadline_success"]),
         "utilisation_feedback": feedback,
     }

@@ -87,6 +87,7 @@ class SimulatedAnnealing:
             p = m.route["ports"][rid, h]
             wired = wired + np.where(p >= 0, m.port_share[np.maximum(p, 0)], 0.0)
         share = m.spectrum_levels * m.ru_share  # [L]
+        fbw = 1.0 + cfg.feedback_weight * t.util[e]  # utilisation feedback on the deadline term
         n = len(rid)
         cost = np.zeros((n, 2, L))
         for q in (0, 1):
@@ -99,7 +100,7 @@ class SimulatedAnnealing:
             pv = np.where(has5[:, None], pv5, (budget < 0)[:, None].astype(float))
             link = wired[:, None] + has5[:, None] * share[None, :]
             retx = has5[:, None] * (e_tx - 1)[None, :] * share[None, :]
-            cost[:, q, :] = w.eps_s * link + w.eps_h * retx + w.eps_d * pv
+            cost[:, q, :] = w.eps_s * link + w.eps_h * retx + w.eps_d * fbw[:, None] * pv
         ctx = {"rid": rid, "has5": has5, "nb": nb, "e_tx": e_tx}
         return cost, ctx
 

@@ -97,13 +97,17 @@ def evaluate(
     checkpoint: Path | None = None,
     targets: np.ndarray | None = None,
     n_windows: int = 1,
+    utilisation: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Schedule ``n_tasks`` case-study tasks (m1↔m2) drawn from ``seed`` with ``method``.
 
     ``targets`` (one domain index per task) are orchestration's destinations (the coupling
     variable): each task must be delivered there, and ``coupling_satisfied`` reports the share
     that was, and the result carries ``per_task_met`` / ``per_task_delivered`` (one bool per task,
-    first window) so the coupling can join each task's compute and network outcomes. Returns
+    first window) so the coupling can join each task's compute and network outcomes.
+    ``utilisation`` (with ``targets``, one value in [0, 1] per task) is the utilisation
+    orchestration reached at each task's domain: it weighs the task's on-time delivery in the
+    reward (the draft's feedback; every method sees it) and gives ``total_cost_feedback``. Returns
     ``total_cost``, ``deadline_success``, ``loss_rate`` and the rest of
     :func:`agents.detcom.transport.evaluation.run_episode`'s metrics. Learned methods load
     ``checkpoint`` or the shipped default for ``scs_khz``.
@@ -120,6 +124,7 @@ def evaluate(
         targets,
         n_windows,
         per_task=targets is not None,
+        utilisation=utilisation,
     )
     out["checkpoint"] = str(path) if path else None
     return out

@@ -22,6 +22,16 @@ and ``μ_b = 1`` this is ``r = ε_d − P_r``: maximising Σr is exactly minimis
 retransmission resources in ``B`` (``r = ε_d·1[on time] − ε_h·P_h``); it ignores the first
 transmission's spectrum, so an agent trained on it buys all the spectrum it can (kept for the
 ablation).
+
+Utilisation feedback (draft, "feedback design of reward function": the utilisation achieved by
+orchestration is included in the transmission reward). Orchestration fixes each task's target
+domain and knows the utilisation ``u ∈ [0, 1]`` that domain reached when it took the task. The
+utilisation is *achieved* only if the task's data arrive in time for the computation, so it
+scales the value of on-time delivery: ``r = μ_s·(1 + κ·u)·D − μ_b·B``, i.e. the latency-violation
+weight of that task becomes ``ε_d·(1 + κ·u)``. ``u = 0`` (no orchestration information, the
+paper's case study) gives the plain reward; ``κ`` is ``TransportConfig.feedback_weight``. The
+matching cost, ``P^fb = Σ_r ε_s·P_s + ε_d·(1 + κ·u_r)·P_d + ε_h·P_h``, is reported beside the
+paper's ``P`` for coupled runs.
 """
 
 from __future__ import annotations
@@ -41,9 +51,20 @@ class CostWeights:
     eps_h: float = 0.45  # retransmission cost
 
 
-def task_cost(p_s: np.ndarray, p_d: np.ndarray, p_h: np.ndarray, w: CostWeights = CostWeights()):
-    """Per-task cost ``P_r = ε_s·P_s + ε_d·P_d + ε_h·P_h`` (element-wise)."""
-    return w.eps_s * np.asarray(p_s) + w.eps_d * np.asarray(p_d) + w.eps_h * np.asarray(p_h)
+def task_cost(
+    p_s: np.ndarray,
+    p_d: np.ndarray,
+    p_h: np.ndarray,
+    w: CostWeights = CostWeights(),
+    deadline_weight: np.ndarray | float = 1.0,
+):
+    """Per-task cost ``P_r = ε_s·P_s + ε_d·P_d + ε_h·P_h`` (element-wise); ``deadline_weight``
+    multiplies ``ε_d`` (the utilisation feedback ``1 + κ·u``; 1 = the paper's cost)."""
+    return (
+        w.eps_s * np.asarray(p_s)
+        + w.eps_d * np.asarray(deadline_weight) * np.asarray(p_d)
+        + w.eps_h * np.asarray(p_h)
+    )
 
 
 def total_cost(p_s, p_d, p_h, w: CostWeights = CostWeights()) -> float:
@@ -57,11 +78,18 @@ def slot_reward(delivered_bits, occupied, mu_s: float, mu_b: float):
 
 
 def reward(
-    p_s, p_d, p_h, data_bits: float, w: CostWeights = CostWeights(), mode: RewardMode = "cost"
+    p_s,
+    p_d,
+    p_h,
+    data_bits: float,
+    w: CostWeights = CostWeights(),
+    mode: RewardMode = "cost",
+    deadline_weight: np.ndarray | float = 1.0,
 ):
-    """Reward of one task's scheduling decision from its cost components (see module doc)."""
+    """Reward of one task's scheduling decision from its cost components (see module doc);
+    ``deadline_weight`` is the utilisation feedback ``1 + κ·u`` on the on-time value."""
     on_time_bits = data_bits * (1.0 - np.asarray(p_d, dtype=float))
-    mu_s = w.eps_d / data_bits
+    mu_s = w.eps_d * np.asarray(deadline_weight, dtype=float) / data_bits
     if mode == "cost":
         occupied = w.eps_s * np.asarray(p_s) + w.eps_h * np.asarray(p_h)
         return slot_reward(on_time_bits, occupied, mu_s, 1.0)

@@ -38,7 +38,7 @@ from agents.detcom.transport.scenario import TransportConfig
 from agents.detcom.transport.sim import TransportSim, obs_dim
 
 METHODS = ("dqn", "ddqn", "d3qn")
-CHECKPOINT_FORMAT = "detcom-transport-q/1"
+CHECKPOINT_FORMAT = "detcom-transport-q/2"  # /2: utilisation in the state
 VALIDATION_SEED = 777_777
 
 
@@ -69,6 +69,9 @@ class DQNConfig:
     #: Share of training flows sent to a random other domain, so the policy also serves the
     #: destinations orchestration may pick (coupling); evaluation uses the case study's m1↔m2.
     other_dst_prob: float = 0.2
+    #: Share of training flows given a random orchestration utilisation u ~ U(0, 1) (the
+    #: coupling's reward feedback); evaluation of the case study alone has u = 0.
+    utilisation_prob: float = 0.5
     checkpoint_every: int = 2  # windows between resumable saves
     #: Greedy validation (Fig. 5a): every ``eval_every`` windows, the greedy policy schedules
     #: ``eval_windows`` fixed case-study windows (m1↔m2, seed VALIDATION_SEED).
@@ -163,7 +166,13 @@ def load_q_network(path: str | Path) -> tuple[QNetwork, TransportConfig, DQNConf
     """Load a trained Q-network checkpoint: (net, transport config, DQN config, sidecar)."""
     state, meta = load_checkpoint(path)
     cfg = meta.get("config", {})
-    if cfg.get("format") != CHECKPOINT_FORMAT:
+    fmt = cfg.get("format")
+    if fmt != CHECKPOINT_FORMAT:
+        if isinstance(fmt, str) and fmt.startswith("detcom-transport-q/"):
+            raise ValueError(
+                f"{path}: checkpoint format {fmt}, this version reads {CHECKPOINT_FORMAT} "
+                "(the state changed); retrain it with `python -m agents.detcom.transport train`"
+            )
         raise ValueError(f"{path}: not a transport Q-network checkpoint")
     transport = TransportConfig.from_dict(cfg["transport"])
     dqn = _dqn_from_dict(cfg["dqn"])
@@ -220,7 +229,12 @@ def train_q(
     stem = out_dir / checkpoint_name(dqn.method, transport.scs_khz)
     state_path = stem.with_suffix(".train.pt")
     history_path = stem.with_suffix(".history.json")
-    train_cfg = replace(transport, n_tasks=dqn.tasks_per_episode, other_dst_prob=dqn.other_dst_prob)
+    train_cfg = replace(
+        transport,
+        n_tasks=dqn.tasks_per_episode,
+        other_dst_prob=dqn.other_dst_prob,
+        random_utilisation_prob=dqn.utilisation_prob,
+    )
     torch.manual_seed(seed)
     online = make_network(train_cfg, dqn)
     target = make_network(train_cfg, dqn)
@@ -309,7 +323,8 @@ def train_q(
                 act = np.where(explore, rng.integers(0, env.model.n_actions, dqn.n_envs), greedy)
                 nobs, rew, term, trunc, info = env.step(act)
                 # At a window's end the flows go on: bootstrap from a fresh episode's first state.
-                r_learn = (rew - shift) * dqn.reward_scale
+                # The shift is the most the task can earn, μ_s·D = ε_d·(1 + κ·u).
+                r_learn = (rew - shift * info["deadline_weight"]) * dqn.reward_scale
                 buf.add(obs, act, r_learn, nobs, term.astype(np.float32))
                 obs = nobs
                 if buf.size >= dqn.learning_starts:

@@ -12,6 +12,7 @@ should bootstrap from the final observation.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import gymnasium as gym
@@ -63,6 +64,8 @@ class TransportEnv(gym.Env):
             raise ValueError(f"action {action!r} is not in {self.action_space}")
         rew, info = self.sim.step(np.array([action]))
         d = {k: v[0].item() for k, v in info.as_dict().items()}
+        if not d["delivered"]:
+            d["latency_us"] = math.inf  # never arrived (inf, not NaN: comparable across runs)
         truncated = self.sim.done
         obs = (
             np.zeros(self.observation_space.shape, dtype=np.float32)

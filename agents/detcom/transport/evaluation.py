@@ -19,6 +19,7 @@ def run_episode(
     targets: np.ndarray | None = None,
     n_envs: int = 1,
     per_task: bool = False,
+    utilisation: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Schedule ``n_envs`` windows of ``n_tasks`` tasks drawn from ``seed``; return metrics.
 
@@ -27,12 +28,25 @@ def run_episode(
     within their latency bound), ``loss_rate`` (never delivered), ``coupling_satisfied`` (share
     delivered to the destination orchestration fixed), latency statistics, spectrum and HARQ use.
     ``per_task`` adds the first window's per-task outcomes: ``per_task_met`` (delivered within
-    the bound) and ``per_task_delivered``.
+    the bound) and ``per_task_delivered``. ``utilisation`` (with ``targets``): orchestration's
+    utilisation at each task's domain, the reward feedback; ``total_cost_feedback`` is then the
+    cost with the latency penalty weighted by ``1 + κ·u`` (equal to ``total_cost`` without it).
     """
     sim = TransportSim(cfg, n_envs=n_envs, n_tasks=n_tasks)
-    obs = sim.reset(seed=seed, targets=targets)
+    obs = sim.reset(seed=seed, targets=targets, utilisation=utilisation)
     agent.begin(sim)
-    keys = ("p_s", "p_d", "p_h", "cost", "delivered", "lost", "violated", "air_tx", "has_5g")
+    keys = (
+        "p_s",
+        "p_d",
+        "p_h",
+        "cost",
+        "cost_feedback",
+        "delivered",
+        "lost",
+        "violated",
+        "air_tx",
+        "has_5g",
+    )
     acc = {k: np.zeros((n_envs, sim.n_tasks)) for k in keys}
     lat = np.full((n_envs, sim.n_tasks), np.nan)
     ru = np.zeros((n_envs, sim.n_tasks))
@@ -65,6 +79,7 @@ def run_episode(
         "n_windows": n_envs,
         "cycle_us": sim.model.T_us,
         "total_cost": float(acc["cost"].sum(axis=1).mean()),
+        "total_cost_feedback": float(acc["cost_feedback"].sum(axis=1).mean()),
         "cost_link": float(w.eps_s * acc["p_s"].sum(axis=1).mean()),
         "cost_latency": float(w.eps_d * acc["p_d"].sum(axis=1).mean()),
         "cost_retx": float(w.eps_h * acc["p_h"].sum(axis=1).mean()),

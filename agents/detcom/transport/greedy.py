@@ -72,6 +72,7 @@ class ModelGreedy:
         sb = np.clip(np.digitize(sim.sinr[sim._idx, cur["arrival"]], SINR_BINS) - 1, 0, nb - 1)
         _, ru_free = sim.queue_view()
         M = cfg.max_harq_tx
+        eps_d = w.eps_d * (1.0 + cfg.feedback_weight * cur["util"])  # utilisation feedback
         best = np.zeros(len(rid), dtype=np.int64)
         best_cost = np.full(len(rid), np.inf)
         for q in (0, 1):
@@ -81,8 +82,8 @@ class ModelGreedy:
                 short = ru_free[:, q] * m.ru_per_cycle < b  # the 5GS would hold it a cycle
                 budget = slack - q - short
                 pv = np.where(budget < 0, 1.0, self.tab[lag, sb, lv, np.clip(budget, 0, M + 1)])
-                c5 = w.eps_s * b * m.ru_share + w.eps_d * pv
-                c = np.where(hop5 >= 0, c5, w.eps_d * (slack - q < 0) + 1e-6 * (q + lv))
+                c5 = w.eps_s * b * m.ru_share + eps_d * pv
+                c = np.where(hop5 >= 0, c5, eps_d * (slack - q < 0) + 1e-6 * (q + lv))
                 better = c < best_cost
                 best_cost = np.where(better, c, best_cost)
                 best = np.where(better, m.encode(q, lv), best)

@@ -29,6 +29,8 @@ class FlowRequest:
     src: int  # source domain (0-based)
     dst: int  # destination domain, as orchestration chose it
     deadline_us: float  # end-to-end latency bound
+    #: Utilisation orchestration reached in ``dst`` when it placed the task (the feedback; 0: none).
+    utilisation: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ class TransportPolicy:
             raise ValueError(f"domains are 0..{n - 1}, got {r.src}->{r.dst}")
         if not r.deadline_us > 0:
             raise ValueError("deadline_us must be positive")
+        if not 0.0 <= r.utilisation <= 1.0:
+            raise ValueError(f"utilisation must lie in [0, 1], got {r.utilisation}")
 
     def decide_batch(
         self, requests: list[FlowRequest], states: list[TransportState]
@@ -107,6 +111,7 @@ class TransportPolicy:
             m.base_latency_cycles(rid),
             np.array([s.pending for s in states], dtype=float),
             self.cfg.n_domains,
+            np.array([r.utilisation for r in requests], dtype=float),
         )
         with torch.no_grad():
             act = self.net.greedy(torch.from_numpy(obs)).numpy()

@@ -39,6 +39,13 @@ N_PRB: dict[int, dict[int, int]] = {
     50: {15: 270, 30: 133, 60: 65},
     100: {30: 273, 60: 135},
 }
+#: Spectral efficiency (bits per resource element, Q_m·R) of each MCS of the NR PDSCH MCS table
+#: for 256QAM (3GPP TS 38.214 Table 5.1.3.1-2), MCS 0..27.
+NR_MCS_SPECTRAL_EFFICIENCY: tuple[float, ...] = (
+    0.2344, 0.3770, 0.6016, 0.8770, 1.1758, 1.4766, 1.6953, 1.9141, 2.1602, 2.4063,
+    2.5703, 2.7305, 3.0293, 3.3223, 3.6094, 3.9023, 4.2129, 4.5234, 4.8164, 5.1152,
+    5.3320, 5.5547, 5.8906, 6.2266, 6.5703, 6.9141, 7.1602, 7.4063,
+)  # fmt: skip
 #: Ethernet overhead on the wire per frame: 802.1Q header 18 B + FCS 4 B + preamble 8 B + IFG 12 B.
 ETH_OVERHEAD_BITS = 42 * 8
 ETH_MAX_PAYLOAD_BYTES = 1500
@@ -73,10 +80,21 @@ class TransportConfig:
     ru_background_max: float = 0.3
     background_corr_per_ms: float = 0.8
     channel: ChannelConfig = field(default_factory=ChannelConfig)
-    #: Spectrum levels: resource units spanning spectral efficiencies max..min (geometric).
+    #: The spectrum action b ∈ [b_min, b_max] (resource units) on a discrete grid:
+    #: ``"geometric"`` (default): ``n_spectrum_levels`` spectral efficiencies spaced
+    #: geometrically from max_spectral_efficiency (b_min) to min_spectral_efficiency (b_max);
+    #: ``"nr-mcs"``: one level per MCS of the NR 256QAM table whose spectral efficiency lies in
+    #: that range (distinct resource-unit amounts only: 0.2–7.5 bit/RE gives 26 for 7 kbit).
+    spectrum_grid: str = "geometric"
     n_spectrum_levels: int = 8
     max_spectral_efficiency: float = 6.0
     min_spectral_efficiency: float = 0.75
+    #: Utilisation feedback κ: a task whose target domain orchestration filled to utilisation
+    #: u has its on-time value (and latency-violation weight) scaled by 1 + κ·u (see ``cost``).
+    feedback_weight: float = 1.0
+    #: With no orchestration input (training): share of flows given a utilisation feedback
+    #: u ~ U(0, 1), the rest u = 0, so a policy learns to use u when orchestration sends it.
+    random_utilisation_prob: float = 0.0
     harq_gap_minislots: int = 1
     max_harq_tx: int = 4
     max_source_retries: int = 2
@@ -98,6 +116,14 @@ class TransportConfig:
         for s, d in self.endpoints:
             if not (0 <= s < self.n_domains and 0 <= d < self.n_domains):
                 raise ValueError(f"endpoint {s}->{d} outside domains 0..{self.n_domains - 1}")
+        if self.spectrum_grid not in ("nr-mcs", "geometric"):
+            raise ValueError("spectrum_grid must be 'nr-mcs' or 'geometric'")
+        if not 0 < self.min_spectral_efficiency < self.max_spectral_efficiency:
+            raise ValueError("need 0 < min_spectral_efficiency < max_spectral_efficiency")
+        if self.feedback_weight < 0:
+            raise ValueError("feedback_weight must be >= 0")
+        if not 0 <= self.random_utilisation_prob <= 1:
+            raise ValueError("random_utilisation_prob must be a probability")
         if self.reward_mode not in ("cost", "literal"):
             raise ValueError("reward_mode must be 'cost' or 'literal'")
         if not 0 <= self.other_dst_prob <= 1:
@@ -109,6 +135,9 @@ class TransportConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TransportConfig:
         d = dict(d)
+        # Sidecars written before the NR MCS grid and the feedback existed.
+        d.setdefault("spectrum_grid", "geometric")
+        d.setdefault("feedback_weight", 0.0)
         d["channel"] = ChannelConfig(
             **{k: tuple(v) if isinstance(v, list) else v for k, v in d["channel"].items()}
         )
@@ -120,6 +149,17 @@ class TransportConfig:
 
     def with_(self, **kw: Any) -> TransportConfig:
         return replace(self, **kw)
+
+
+def spectral_efficiency_grid(cfg: TransportConfig) -> np.ndarray:
+    """Spectral efficiencies (bits/RE) the spectrum grid offers, highest first."""
+    lo, hi = cfg.min_spectral_efficiency, cfg.max_spectral_efficiency
+    if cfg.spectrum_grid == "geometric":
+        return np.geomspace(hi, lo, cfg.n_spectrum_levels)
+    se = np.array([x for x in NR_MCS_SPECTRAL_EFFICIENCY if lo <= x <= hi])
+    if len(se) == 0:
+        raise ValueError(f"no NR MCS has a spectral efficiency in [{lo}, {hi}]")
+    return se[::-1]
 
 
 class TransportModel:
@@ -138,9 +178,7 @@ class TransportModel:
         # Spectrum levels (resource units) before the cycle: the 5GS residence needs them.
         ms7 = 7  # every SCS here schedules in 7-symbol mini-slots (see choose_cycle's output)
         self.re_per_ru = 12 * (ms7 - 1)  # one DMRS symbol per mini-slot
-        se = np.geomspace(
-            cfg.max_spectral_efficiency, cfg.min_spectral_efficiency, cfg.n_spectrum_levels
-        )
+        se = spectral_efficiency_grid(cfg)
         self.spectrum_levels = np.unique(
             np.ceil(self.data_bits / (self.re_per_ru * se)).astype(np.int64)
         )
@@ -237,6 +275,12 @@ class TaskBatch:
     deadline_cycles: np.ndarray  # latency bound in cycles
     flow: np.ndarray
     pending: np.ndarray  # tasks after this one released in the same cycle
+    #: Utilisation orchestration reached at the task's target domain (0: no such information).
+    util: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.util is None:
+            self.util = np.zeros(self.arrival.shape, dtype=np.float64)
 
     @property
     def n_cycles(self) -> int:
@@ -249,11 +293,15 @@ def generate_tasks(
     n_envs: int,
     n_tasks: int | None = None,
     targets: np.ndarray | None = None,
+    utilisation: np.ndarray | None = None,
 ) -> TaskBatch:
     """Releases of periodic flows with random phases, directions and slacks; first ``n_tasks``.
 
-    ``targets`` (length n_tasks) fixes each task's destination domain (the orchestration layer's
-    decision): the transport then must deliver task ``i`` to ``targets[i]``.
+    ``targets`` (shape ``(n_tasks,)`` for every episode, or ``(n_envs, n_tasks)``) fixes each
+    task's destination domain (the orchestration layer's decision): the transport then must
+    deliver task ``i`` to ``targets[i]``. ``utilisation`` (same shapes, values in [0, 1], needs
+    ``targets``) is the utilisation orchestration reached at each task's target domain, the
+    feedback that enters the transmission reward.
     """
     cfg = model.cfg
     n = cfg.n_tasks if n_tasks is None else n_tasks
@@ -285,13 +333,30 @@ def generate_tasks(
     slack = rng.choice(len(cfg.slack_probs), p=np.asarray(cfg.slack_probs), size=(n_envs, F))
     src = np.take_along_axis(f_src, flow, axis=1)
     dst = np.take_along_axis(f_dst, flow, axis=1)
+    util = np.zeros((n_envs, n))
+    if targets is None and cfg.random_utilisation_prob > 0:
+        f_util = np.where(
+            rng.random((n_envs, F)) < cfg.random_utilisation_prob, rng.random((n_envs, F)), 0.0
+        )
+        util = np.take_along_axis(f_util, flow, axis=1)
     if targets is not None:
         t = np.asarray(targets, dtype=np.int64)
-        if t.shape != (n,):
+        if t.shape not in ((n,), (n_envs, n)):
             raise ValueError(f"targets must have one domain per task, shape ({n},), got {t.shape}")
         if t.min() < 0 or t.max() >= cfg.n_domains:
             raise ValueError(f"targets must be domain indices 0..{cfg.n_domains - 1}")
         dst = np.broadcast_to(t, (n_envs, n)).copy()
+        if utilisation is not None:
+            u = np.asarray(utilisation, dtype=np.float64)
+            if u.shape != t.shape:
+                raise ValueError(
+                    f"utilisation must have the targets' shape {t.shape}, got {u.shape}"
+                )
+            if not np.all((u >= 0) & (u <= 1)):
+                raise ValueError("utilisation values must lie in [0, 1]")
+            util = np.broadcast_to(u, (n_envs, n)).copy()
+    elif utilisation is not None:
+        raise ValueError("utilisation feedback needs the targets it belongs to")
     rid = model.route_id(src, dst)
     deadline = model.base_latency_cycles(rid) + np.take_along_axis(slack, flow, axis=1)
     # Tasks released later in the same cycle (arrivals are sorted: distance to the run's end).
@@ -300,4 +365,4 @@ def generate_tasks(
     is_end[:, :-1] = arrival[:, 1:] != arrival[:, :-1]
     run_end = np.minimum.accumulate(np.where(is_end, pos, n)[:, ::-1], axis=1)[:, ::-1]
     pending = run_end - pos
-    return TaskBatch(arrival, src, dst, deadline, flow, pending)
+    return TaskBatch(arrival, src, dst, deadline, flow, pending, util)

@@ -37,7 +37,7 @@ from agents.detcom.transport.scenario import (
     generate_tasks,
 )
 
-OBS_DIM_FIXED = 8  # queue q0, q1, 5G q0, q1, SINR, deadline, slack, pending (+ 2 one-hots)
+OBS_DIM_FIXED = 9  # queue q0, q1, 5G q0, q1, SINR, deadline, slack, pending, util (+ 2 one-hots)
 QUEUE_FRAMES_SCALE = 10.0
 
 _M1 = np.uint64(0x9E3779B97F4A7C15)
@@ -76,6 +76,7 @@ def build_observation(
     base_cycles: np.ndarray,
     pending: np.ndarray,
     n_domains: int,
+    utilisation: np.ndarray | None = None,
 ) -> np.ndarray:
     """The agent's state s_k = {C_TSN (two CQF queues), C_5G, F^s, F^d, T_i} as a float32 vector.
 
@@ -83,7 +84,9 @@ def build_observation(
     offset 0 and 1; ``ru_free_share`` [N, 2]: free share of the 5G resource units in the cycle the
     5GS would send the frame with offset 0 and 1 (0 when the path has no 5G hop); ``sinr_db``: the
     latest channel report; ``deadline_cycles``: the latency bound in cycles; ``base_cycles``: the
-    path's CQF bound (h+1); ``pending``: tasks still to schedule in this release cycle.
+    path's CQF bound (h+1); ``pending``: tasks still to schedule in this release cycle;
+    ``utilisation``: orchestration's utilisation at the task's target domain (the feedback that
+    weighs its on-time delivery; 0 when there is none).
     """
     n = len(src)
     out = np.zeros((n, obs_dim(n_domains)), dtype=np.float32)
@@ -93,6 +96,8 @@ def build_observation(
     out[:, 5] = np.clip(deadline_cycles / 10.0, 0, 1)
     out[:, 6] = np.clip((deadline_cycles - base_cycles) / 4.0, 0, 1)
     out[:, 7] = np.clip(pending / 10.0, 0, 1)
+    if utilisation is not None:
+        out[:, 8] = np.clip(utilisation, 0, 1)
     ar = np.arange(n)
     out[ar, OBS_DIM_FIXED + src] = 1.0
     out[ar, OBS_DIM_FIXED + n_domains + dst] = 1.0
@@ -107,6 +112,8 @@ class StepInfo:
     p_d: np.ndarray
     p_h: np.ndarray
     cost: np.ndarray
+    cost_feedback: np.ndarray  # cost with the utilisation-weighted latency penalty
+    deadline_weight: np.ndarray  # 1 + κ·u: the feedback's weight on on-time delivery
     delivered: np.ndarray
     lost: np.ndarray
     violated: np.ndarray
@@ -144,16 +151,31 @@ class TransportSim:
         self._idx = np.arange(self.n_envs)
         self.j = 0
         self.targets: np.ndarray | None = None
+        self.utilisation: np.ndarray | None = None
         self.tasks: TaskBatch | None = None
 
     # ------------------------------------------------------------------ episodes
-    def reset(self, seed: int | None = None, targets: np.ndarray | None = None) -> np.ndarray:
-        """Draw new episodes (tasks, background traffic, channel); return the first observations."""
+    def reset(
+        self,
+        seed: int | None = None,
+        targets: np.ndarray | None = None,
+        utilisation: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Draw new episodes (tasks, background traffic, channel); return the first observations.
+
+        ``targets`` / ``utilisation``: orchestration's domain per task and the utilisation it
+        reached there (see :func:`generate_tasks`); both stay in force for later resets.
+        """
         rng = np.random.default_rng(seed)
         m, cfg = self.model, self.cfg
         if targets is not None:
             self.targets = np.asarray(targets, dtype=np.int64)
-        self.tasks = generate_tasks(m, rng, self.n_envs, self.n_tasks, self.targets)
+            self.utilisation = None if utilisation is None else np.asarray(utilisation, float)
+        elif utilisation is not None:
+            raise ValueError("utilisation feedback needs the targets it belongs to")
+        self.tasks = generate_tasks(
+            m, rng, self.n_envs, self.n_tasks, self.targets, self.utilisation
+        )
         cfgc = cfg
         margin = 2 + self._H + cfgc.max_source_retries + cfgc.max_5g_deferrals + cfgc.max_harq_tx
         self.n_cycles = self.tasks.n_cycles + margin + 2
@@ -177,6 +199,7 @@ class TransportSim:
         self.hash_seed = rng.integers(0, 2**63, size=N, dtype=np.int64).astype(np.uint64)
         self.j = 0
         self.episode_cost = np.zeros(N)
+        self.episode_cost_feedback = np.zeros(N)
         self.episode_reward = np.zeros(N)
         return self.observe()
 
@@ -195,6 +218,7 @@ class TransportSim:
             "dst": dst,
             "deadline": t.deadline_cycles[:, j],
             "pending": t.pending[:, j],
+            "util": t.util[:, j],
             "route": self.model.route_id(src, dst),
         }
 
@@ -235,6 +259,7 @@ class TransportSim:
             base,
             cur["pending"],
             self.cfg.n_domains,
+            cur["util"],
         )
 
     # ------------------------------------------------------------------ dynamics
@@ -337,8 +362,11 @@ class TransportSim:
         p_d = violated.astype(np.float64)
         w = cfg.weights
         cost = task_cost(p_s, p_d, p_h, w)
-        rew = reward_fn(p_s, p_d, p_h, m.data_bits, w, cfg.reward_mode)  # type: ignore[arg-type]
+        fb = 1.0 + cfg.feedback_weight * cur["util"]
+        cost_fb = task_cost(p_s, p_d, p_h, w, fb)
+        rew = reward_fn(p_s, p_d, p_h, m.data_bits, w, cfg.reward_mode, fb)  # type: ignore[arg-type]
         self.episode_cost += cost
+        self.episode_cost_feedback += cost_fb
         self.episode_reward += rew
         self.j += 1
         info = StepInfo(
@@ -346,6 +374,8 @@ class TransportSim:
             p_d=p_d,
             p_h=p_h,
             cost=cost,
+            cost_feedback=cost_fb,
+            deadline_weight=fb,
             delivered=delivered,
             lost=lost,
             violated=violated,

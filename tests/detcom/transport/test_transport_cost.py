@@ -94,3 +94,34 @@ def test_queue_overflow_costs_a_retransmission_and_a_cycle():
     assert second.p_h[0] == pytest.approx(wire_to_drop + air + 2 * 0.07336)
     assert second.latency_us[0] == 5000.0 and second.p_d[0] == 1.0  # one cycle late
     assert second.cost[0] == pytest.approx(0.68 * second.p_s[0] + 8.43 + 0.45 * second.p_h[0])
+
+
+def test_utilisation_feedback_weighs_the_latency_penalty_by_hand():
+    p_s, p_d, p_h = np.array([0.2, 0.1]), np.array([0.0, 1.0]), np.array([0.05, 0.0])
+    fb = np.array([1.5, 1.8])  # 1 + κ·u with κ = 1, u = 0.5 and 0.8
+    # P_2 = 0.68·0.1 + 8.43·1.8·1 = 15.242; the on-time task's cost is unchanged.
+    assert task_cost(p_s, p_d, p_h, deadline_weight=fb) == pytest.approx([0.1585, 15.242])
+    # On time earns ε_d·(1 + κ·u): r = ε_d·fb − P^fb.
+    r = reward(p_s, p_d, p_h, 7000.0, deadline_weight=fb)
+    assert r == pytest.approx([8.43 * 1.5 - 0.1585, -0.068])
+    assert r == pytest.approx(8.43 * fb - task_cost(p_s, p_d, p_h, deadline_weight=fb))
+
+
+def test_feedback_cost_in_the_simulator_by_hand():
+    # Two tasks m1→m2 released in cycle 0 with a bound of 3 cycles, one below the path's CQF
+    # bound of 4: both miss it; orchestration filled their domain to u = 0 and u = 0.75.
+    sim = TransportSim(_quiet(feedback_weight=2.0), n_envs=1, n_tasks=2)
+    sim.reset(seed=0)
+    _one_cycle(sim, 2, deadline=3)
+    sim.tasks.util[:] = [[0.0, 0.75]]
+    assert sim.observe()[0, 8] == 0.0
+    a = sim.model.encode(0, 3)[None]
+    _, first = sim.step(a)
+    assert sim.observe()[0, 8] == 0.75
+    _, second = sim.step(a)
+    assert first.p_d[0] == second.p_d[0] == 1.0
+    assert first.cost_feedback[0] == pytest.approx(first.cost[0])
+    # ε_d·(1 + 2·0.75) instead of ε_d on the late task.
+    assert second.cost_feedback[0] - second.cost[0] == pytest.approx(8.43 * 1.5)
+    assert second.deadline_weight[0] == pytest.approx(2.5)
+    assert sim.episode_cost_feedback[0] == pytest.approx(first.cost[0] + second.cost_feedback[0])

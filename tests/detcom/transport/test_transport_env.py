@@ -99,3 +99,71 @@ def test_api_reports_per_task_outcomes_for_the_coupling():
     assert r["deadline_success"] == pytest.approx(np.mean(r["per_task_met"]))
     assert r["coupling_satisfied"] == pytest.approx(np.mean(r["per_task_delivered"]))
     assert "per_task_met" not in api.evaluate("random", 60, seed=2, n_tasks=8)
+
+
+def test_utilisation_feedback_reaches_the_state_and_is_validated():
+    from agents.detcom.transport.scenario import TransportModel, generate_tasks
+
+    model = TransportModel(TransportConfig(n_tasks=6))
+    targets = np.array([1, 2, 1, 3, 0, 4])
+    util = np.array([0.1, 0.9, 0.5, 0.0, 1.0, 0.3])
+    sim = TransportSim(model.cfg, n_envs=2, n_tasks=6)
+    obs = sim.reset(seed=3, targets=targets, utilisation=util)
+    assert (sim.tasks.util == util).all()
+    assert obs[:, 8] == pytest.approx([0.1, 0.1])
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="targets"):
+        generate_tasks(model, rng, 1, 6, None, util)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        generate_tasks(model, rng, 1, 6, targets, util + 0.5)
+    with pytest.raises(ValueError, match="shape"):
+        generate_tasks(model, rng, 1, 6, targets, util[:3])
+    # Training draws u ~ U(0, 1) for a share of the flows, per flow; none in the case study.
+    plain = generate_tasks(model, np.random.default_rng(1), 64, 300)
+    assert (plain.util == 0).all()
+    train = generate_tasks(
+        TransportModel(model.cfg.with_(random_utilisation_prob=0.5)),
+        np.random.default_rng(1),
+        64,
+        300,
+    )
+    share = (train.util > 0).mean()
+    assert 0.3 < share < 0.7 and train.util.max() <= 1.0
+    for e in range(4):  # one value per flow
+        for f in np.unique(train.flow[e]):
+            assert len(np.unique(train.util[e][train.flow[e] == f])) == 1
+
+
+def test_feedback_makes_the_model_greedy_buy_robustness_for_busy_domains():
+    from agents.detcom.transport import api
+
+    n = 600
+    targets = np.ones(n, dtype=np.int64)  # m1→m2 and m2→m2 (local, free) tasks
+    low = api.evaluate("model-greedy", 60, 4, n, targets=targets, utilisation=np.zeros(n))
+    high = api.evaluate("model-greedy", 60, 4, n, targets=targets, utilisation=np.ones(n))
+    assert high["mean_ru_per_5g_task"] > low["mean_ru_per_5g_task"]
+    assert high["total_cost_feedback"] >= high["total_cost"]
+    assert high["deadline_success"] >= low["deadline_success"]
+    assert low["total_cost_feedback"] == pytest.approx(low["total_cost"])
+
+
+def test_nr_mcs_spectrum_grid_option():
+    from agents.detcom.transport.scenario import spectral_efficiency_grid
+
+    geo = TransportModel(TransportConfig())
+    assert geo.n_levels == 8  # the default: 8 geometric levels, 6 down to 0.75 bit/RE
+    cfg = TransportConfig(
+        spectrum_grid="nr-mcs", max_spectral_efficiency=7.5, min_spectral_efficiency=0.2
+    )
+    se = spectral_efficiency_grid(cfg)
+    assert len(se) == 28 and se[0] == 7.4063 and se[-1] == 0.2344  # the whole 256QAM table
+    m = TransportModel(cfg)
+    assert m.n_actions == 2 * m.n_levels and (np.diff(m.spectrum_levels) > 0).all()
+    with pytest.raises(ValueError, match="no NR MCS"):
+        spectral_efficiency_grid(
+            TransportConfig(
+                spectrum_grid="nr-mcs", max_spectral_efficiency=0.22, min_spectral_efficiency=0.21
+            )
+        )
+    with pytest.raises(ValueError, match="spectrum_grid"):
+        TransportConfig(spectrum_grid="linear")

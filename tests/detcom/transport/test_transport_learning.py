@@ -103,6 +103,15 @@ def test_policy_round_trip_and_determinism(trained):
         pol.decide(FlowRequest(src=0, dst=9, deadline_us=4000.0), good)
     with pytest.raises(ValueError):
         pol.decide(FlowRequest(src=0, dst=1, deadline_us=0.0), good)
+    with pytest.raises(ValueError, match="utilisation"):
+        pol.decide(FlowRequest(src=0, dst=1, deadline_us=4000.0, utilisation=1.5), good)
+    # The feedback reaches the network's input exactly as the simulator builds it.
+    busy = FlowRequest(src=0, dst=1, deadline_us=4000.0, utilisation=0.9)
+    seen = []
+    hook = pol.net.trunk.register_forward_hook(lambda mod, inp, out: seen.append(inp[0].clone()))
+    pol.decide(busy, good)
+    hook.remove()
+    assert seen[0][0, 8].item() == pytest.approx(0.9)
 
 
 def test_api_evaluates_baselines_and_rejects_bad_input(tmp_path):
