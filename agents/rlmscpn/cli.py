@@ -109,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=15.0,
         help="budget when an Abilene policy (e.g. Algorithm 1) must be trained",
     )
+    rp.add_argument(
+        "--large-minutes",
+        type=float,
+        default=10.0,
+        help="training budget on the large topologies (UsCarrier, Kdl, ASN)",
+    )
     rp.add_argument("--only", default=None, help="comma-separated report sections to rerun")
     rp.add_argument("--threads", type=int, default=1)
     rp.add_argument("--quiet", action="store_true")
@@ -132,8 +138,19 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"{stem} exists (use --force to retrain)", file=sys.stderr)
             continue
         minutes = args.dqn_minutes if variant == "dqn" else args.minutes
+        init = None
+        if variant in {"io", "compute"}:  # specialised from the mixed-task policy, if any
+            init = find_policy(scenario, "syncgnn", search_dirs(Path(out)))
         stem = train_variant(
-            scenario, variant, out, args.seed, minutes, args.steps, not args.quiet, sim=sim
+            scenario,
+            variant,
+            out,
+            args.seed,
+            minutes,
+            args.steps,
+            not args.quiet,
+            sim=sim,
+            init_from=init,
         )
         state.unlink(missing_ok=True)
         _, meta = load_checkpoint_meta(stem)
@@ -211,6 +228,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         only=set(args.only.split(",")) if args.only else None,
         progress=not args.quiet,
         abilene_minutes=args.abilene_minutes,
+        large_minutes=args.large_minutes,
     )
     print(path)
     return 0

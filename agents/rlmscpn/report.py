@@ -105,10 +105,12 @@ class ReportBuilder:
         minutes: float,
         progress: bool,
         abilene_minutes: float = 15.0,
+        large_minutes: float = 10.0,
     ) -> None:
         self.out, self.seed, self.n_tasks, self.minutes = out, seed, n_tasks, minutes
         self.data_dir = data_dir if data_dir is not None else default_data_dir()
         self.progress, self.abilene_minutes = progress, abilene_minutes
+        self.large_minutes = large_minutes
         self.results_path = out / "results.json"
         self.results: dict[str, Any] = (
             json.loads(self.results_path.read_text()) if self.results_path.exists() else {}
@@ -136,9 +138,20 @@ class ReportBuilder:
             budget = minutes if minutes is not None else self.minutes
             if variant == "dqn":
                 budget = min(budget, 3.0)
+            init = None
+            if variant in {"io", "compute"}:  # specialised from the mixed-task policy
+                init = self.policy(spec, "syncgnn")
             log.warning("training %s on %s (%.1f min)", variant, spec, budget)
             stem = train_variant(
-                scen, variant, cache_dir(), self.seed, budget, None, self.progress, sim=sim
+                scen,
+                variant,
+                cache_dir(),
+                self.seed,
+                budget,
+                None,
+                self.progress,
+                sim=sim,
+                init_from=init,
             )
             stem.with_suffix(".train.pt").unlink(missing_ok=True)
         return stem
@@ -226,7 +239,8 @@ class ReportBuilder:
         torch.set_num_threads(1)
         for spec in (*SMALL, *LARGE):
             scen, sim = self.scenario(spec)
-            stem = self.policy(spec, "syncgnn")
+            budget = self.large_minutes if spec in LARGE else None
+            stem = self.policy(spec, "syncgnn", budget)
             t0 = time.perf_counter()
             policy = RlmsCpnPolicy.load(stem, topology=scen.topology)
             for ap in sim.access_points:
@@ -247,19 +261,22 @@ class ReportBuilder:
 
     def section_tasktypes(self) -> None:
         scen, sim = self.scenario("abilene")
-        learned = {
-            "RLMS-CPN": load_actor(self.policy("abilene", "syncgnn"))[0],
-            "GNN+DQN": load_actor(self.policy("abilene", "dqn"))[0],
-        }
+        mixed = load_actor(self.policy("abilene", "syncgnn"))[0]
+        dqn = load_actor(self.policy("abilene", "dqn"))[0]
         seeds, per = task_seeds(250, self.seed, 50)  # 5 episodes of 50 tasks
+        zs = "RLMS-CPN (mixed-task policy)"
         io = {}
+        io_tuned = load_actor(self.policy("abilene", "io"))[0]
         for mb in IO_SIZES_MB:
+            learned = {"RLMS-CPN": io_tuned, zs: mixed, "GNN+DQN": dqn}
             stats = evaluate_methods(
                 sim, learned, seeds, per, "io", baselines=_tuned_for(sim, "io", mb), io_data_mb=mb
             )
             io[str(mb)] = {k: s.mean_ms for k, s in stats.items()}
+        compute_tuned = load_actor(self.policy("abilene", "compute"))[0]
+        learned = {"RLMS-CPN": compute_tuned, zs: mixed, "GNN+DQN": dqn}
         stats = evaluate_methods(
-            sim, learned, seeds, per, "compute", baselines=tuned_baselines(sim)
+            sim, learned, seeds, per, "compute", baselines=_tuned_for(sim, "compute", 1.0)
         )
         self.results["tasktypes"] = {
             "graph": scen.topology.describe(),
@@ -272,7 +289,7 @@ class ReportBuilder:
         res = {}
         for spec in LARGE:
             scen, sim = self.scenario(spec)
-            model, meta = load_actor(self.policy(spec, "syncgnn"))
+            model, meta = load_actor(self.policy(spec, "syncgnn", self.large_minutes))
             seeds, per = task_seeds(self.n_tasks, self.seed, sim.cfg.episode_tasks)
             stats = evaluate_methods(
                 sim, {"RLMS-CPN": model}, seeds, per, baselines=tuned_baselines(sim)
@@ -372,9 +389,12 @@ def generate_report(
     only: set[str] | None = None,
     progress: bool = True,
     abilene_minutes: float = 15.0,
+    large_minutes: float = 10.0,
 ) -> Path:
     unknown = (only or set()) - set(SECTIONS) - {"markdown"}
     if unknown:
         raise ValueError(f"unknown report sections {sorted(unknown)}; known: {', '.join(SECTIONS)}")
-    builder = ReportBuilder(out, data_dir, seed, n_tasks, minutes, progress, abilene_minutes)
+    builder = ReportBuilder(
+        out, data_dir, seed, n_tasks, minutes, progress, abilene_minutes, large_minutes
+    )
     return builder.run(only)
