@@ -77,6 +77,13 @@ class DQNConfig:
     #: ``eval_windows`` fixed case-study windows (m1↔m2, seed VALIDATION_SEED).
     eval_every: int = 2
     eval_windows: int = 8
+    #: Ship the weights of the best validation check instead of the last ones (Q-learning's
+    #: greedy policy oscillates between checks; same rule for every method).
+    keep_best: bool = True
+    #: D3QN only: scale of the dueling streams' gradient into the shared trunk (Wang et al.
+    #: 2016 use 1/√2; 1 = no scaling). At 60 kHz, seeds 0/1: 476.4 / 484.4 with it, 480.6 /
+    #: 497.9 without (cost per 3000 tasks, 10 windows of seed 1).
+    dueling_grad_scale: float = 1 / math.sqrt(2)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -153,7 +160,9 @@ def make_network(transport: TransportConfig, dqn: DQNConfig) -> QNetwork:
     from agents.detcom.transport.scenario import TransportModel
 
     n_actions = TransportModel(transport).n_actions
-    return QNetwork(obs_dim(transport.n_domains), n_actions, dqn.hidden, dqn.dueling)
+    return QNetwork(
+        obs_dim(transport.n_domains), n_actions, dqn.hidden, dqn.dueling, dqn.dueling_grad_scale
+    )
 
 
 def _dqn_from_dict(d: dict[str, Any]) -> DQNConfig:
@@ -246,6 +255,7 @@ def train_q(
     curve_reward: list[float] = []
     eval_episode: list[int] = []
     eval_cost: list[float] = []
+    best: dict[str, Any] = {"cost": math.inf, "episode": -1, "state": None}
     elapsed = 0.0
     if resume and state_path.exists():
         st = load_training_state(state_path)
@@ -260,6 +270,8 @@ def train_q(
         window, updates = int(st["window"]), int(st["updates"])
         curve_cost, curve_reward = list(st["curve_cost"]), list(st["curve_reward"])
         eval_episode, eval_cost = list(st["eval_episode"]), list(st["eval_cost"])
+        best = {"cost": float(st["best_cost"]), "episode": int(st["best_episode"])}
+        best["state"] = st["best_state"] if best["episode"] >= 0 else None
         elapsed = float(st["elapsed_s"])
     elif resume and stem.with_suffix(".safetensors").exists() and history_path.exists():
         hist = json.loads(history_path.read_text())
@@ -285,6 +297,9 @@ def train_q(
                 "curve_reward": curve_reward,
                 "eval_episode": eval_episode,
                 "eval_cost": eval_cost,
+                "best_cost": best["cost"],
+                "best_episode": best["episode"],
+                "best_state": best["state"] if best["state"] is not None else {},
                 "elapsed_s": elapsed,
             },
         )
@@ -306,6 +321,9 @@ def train_q(
         eval_cost.append(
             validation_cost(online, transport, dqn.tasks_per_episode, dqn.eval_windows)
         )
+        if eval_cost[-1] < best["cost"]:
+            best["cost"], best["episode"] = eval_cost[-1], eval_episode[-1]
+            best["state"] = {k: v.detach().clone() for k, v in online.state_dict().items()}
 
     try:
         if window == 0 and not eval_cost and dqn.eval_every > 0:
@@ -372,7 +390,13 @@ def train_q(
         "transport": transport.to_dict(),
         "dqn": asdict(dqn),
     }
-    save_checkpoint(stem, online.state_dict(), config, prov)
+    weights = online.state_dict()
+    if dqn.keep_best and best["state"] is not None:
+        weights = best["state"]
+        config["selected"] = {"episode": best["episode"], "validation_cost": best["cost"]}
+    else:
+        config["selected"] = {"episode": dqn.episodes, "validation_cost": None}
+    save_checkpoint(stem, weights, config, prov)
     history_path.write_text(
         json.dumps(
             {
@@ -385,6 +409,7 @@ def train_q(
                 "episode_reward": [round(x, 4) for x in curve_reward],
                 "eval_episode": eval_episode,
                 "eval_cost_per_3000": [round(x, 3) for x in eval_cost],
+                "selected_episode": config["selected"]["episode"],
                 "train_seconds": round(elapsed, 1),
             }
         )

@@ -18,10 +18,14 @@ class QNetwork(nn.Module):
         n_actions: int,
         hidden: tuple[int, int] = (64, 128),
         dueling: bool = False,
+        dueling_grad_scale: float = 1.0,
     ) -> None:
         super().__init__()
         h1, h2 = hidden
         self.obs_dim, self.n_actions, self.dueling = obs_dim, n_actions, dueling
+        #: Wang et al.'s dueling networks scale the gradient the two streams send into the
+        #: shared trunk by 1/√2 (both streams backpropagate into it); forward values unchanged.
+        self.dueling_grad_scale = dueling_grad_scale
         self.trunk = nn.Sequential(nn.Linear(obs_dim, h1), nn.ReLU(), nn.Linear(h1, h2), nn.ReLU())
         if dueling:
             self.value = nn.Linear(h2, 1)
@@ -32,6 +36,9 @@ class QNetwork(nn.Module):
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         z = self.trunk(obs)
         if self.dueling:
+            g = self.dueling_grad_scale
+            if g != 1.0 and torch.is_grad_enabled():
+                z = z * g + z.detach() * (1.0 - g)
             adv = self.advantage(z)
             return self.value(z) + adv - adv.mean(dim=-1, keepdim=True)
         return self.head(z)

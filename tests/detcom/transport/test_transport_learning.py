@@ -52,6 +52,22 @@ def test_short_d3qn_run_beats_random(trained):
     assert np.mean(hist["episode_cost"][-16:]) < np.mean(hist["episode_cost"][:16])
 
 
+def test_the_best_validation_check_is_shipped(trained):
+    from agents.detcom.transport.dqn import validation_cost
+
+    net, tcfg, dqn, meta = load_q_network(trained)
+    hist = api.history(trained)
+    costs, episodes = hist["eval_cost_per_3000"], hist["eval_episode"]
+    best = int(np.argmin(costs))
+    sel = meta["config"]["selected"]
+    assert sel["episode"] == episodes[best] == hist["selected_episode"]
+    assert sel["validation_cost"] == pytest.approx(costs[best], abs=1e-3)
+    # The shipped weights score exactly that on the validation windows.
+    assert validation_cost(net, tcfg, dqn.tasks_per_episode, dqn.eval_windows) == pytest.approx(
+        costs[best], abs=1e-3
+    )
+
+
 def test_interrupted_training_resumes_exactly(tmp_path, monkeypatch):
     torch.set_num_threads(1)
     dqn = replace(SHORT, episodes=48, tasks_per_episode=40, learning_starts=128)
@@ -143,3 +159,21 @@ def test_shipped_policies_load_and_beat_random():
     r = api.evaluate("d3qn", 60, seed=8, n_tasks=300)
     assert r["total_cost"] < 0.5 * api.evaluate("random", 60, seed=8, n_tasks=300)["total_cost"]
     assert r["deadline_success"] > 0.99
+
+
+def test_dueling_gradient_scaling_into_the_trunk():
+    from agents.detcom.transport.networks import QNetwork
+
+    torch.manual_seed(0)
+    plain = QNetwork(18, 16, dueling=True)
+    scaled = QNetwork(18, 16, dueling=True, dueling_grad_scale=0.5)
+    scaled.load_state_dict(plain.state_dict())
+    x = torch.randn(4, 18)
+    assert torch.equal(plain(x), scaled(x))  # same values
+    for net in (plain, scaled):
+        net.zero_grad()
+        net(x).sum().backward()
+    # The streams' own weights get the same gradient; the trunk gets half of it.
+    assert torch.allclose(scaled.advantage.weight.grad, plain.advantage.weight.grad)
+    assert torch.allclose(scaled.trunk[0].weight.grad, 0.5 * plain.trunk[0].weight.grad)
+    assert DQNConfig().dueling_grad_scale == pytest.approx(2**-0.5)
