@@ -41,6 +41,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 episodes=args.episodes,
                 resume=not args.no_resume,
                 progress=not args.quiet,
+                scenario=args.scenario,
             )
             print(f"{method} {scs} kHz: {stem} ({time.monotonic() - t0:.0f} s)", flush=True)
     return 0
@@ -53,6 +54,7 @@ def evaluate_all(
     n_tasks: int,
     windows: int,
     ckpt_dir: Path | None,
+    scenario: str = "case-study",
 ) -> dict[str, dict[str, dict]]:
     out: dict[str, dict[str, dict]] = {}
     for scs in scs_list:
@@ -62,7 +64,13 @@ def evaluate_all(
             if ckpt_dir is not None and method in api.LEARNED:
                 ckpt = ckpt_dir / f"transport_{method}_scs{scs}"
             out[str(scs)][method] = api.evaluate(
-                method, scs, seed, n_tasks=n_tasks, checkpoint=ckpt, n_windows=windows
+                method,
+                scs,
+                seed,
+                n_tasks=n_tasks,
+                checkpoint=ckpt,
+                n_windows=windows,
+                scenario=scenario,
             )
     return out
 
@@ -78,6 +86,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         args.n_tasks,
         args.windows,
         Path(args.checkpoints) if args.checkpoints else None,
+        args.scenario,
     )
     if args.json:
         print(json.dumps(res, indent=None if args.compact else 2))
@@ -148,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--no-resume", action="store_true")
     t.add_argument("--quiet", action="store_true")
     t.add_argument("--threads", type=int, default=1)
+    t.add_argument("--scenario", choices=tuple(api.SCENARIOS), default="case-study")
     t.set_defaults(fn=cmd_train)
     e = sub.add_parser("eval", help="evaluate methods on the case study")
     e.add_argument("--methods", nargs="+", default=["all"])
@@ -163,6 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--json", action="store_true")
     e.add_argument("--compact", action="store_true")
     e.add_argument("--threads", type=int, default=1)
+    e.add_argument(
+        "--scenario",
+        choices=tuple(api.SCENARIOS),
+        default="case-study",
+        help="learned methods need --checkpoints trained on the same scenario",
+    )
     e.set_defaults(fn=cmd_eval)
     f = sub.add_parser("figures", help="Fig. 5a and 5b as PNG + JSON")
     f.add_argument("--out-dir", default="build/detcom_transport")

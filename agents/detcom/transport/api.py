@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from agents.detcom.transport.channel import ChannelConfig
 from agents.detcom.transport.cqf import choose_cycle
 from agents.detcom.transport.dqn import METHODS as LEARNED
 from agents.detcom.transport.dqn import DQNConfig, checkpoint_name, load_q_network, train_q
@@ -23,6 +24,24 @@ METHODS: tuple[str, ...] = (*LEARNED, "sa", "random")
 #: Extra reference (not in the paper): per-task expected-cost minimiser that knows the channel model.
 REFERENCES: tuple[str, ...] = ("model-greedy",)
 SCS_KHZ: tuple[int, ...] = (15, 30, 60)
+#: Named scenarios: the paper's case study, and sensitivity variants with a busier, poorer 5G
+#: cell where the spectrum and HARQ decisions weigh more in the cost: "loaded" (15 dB mean SNR,
+#: 30 % of the RUs taken by other UEs) and "congested" (12 dB, 45 %).
+SCENARIOS: dict[str, dict[str, Any]] = {
+    "case-study": {},
+    "loaded": {
+        "channel": ChannelConfig(snr_mean_db=15.0, snr_std_db=4.0),
+        "ru_background_mean": 0.3,
+        "ru_background_std": 0.1,
+        "ru_background_max": 0.5,
+    },
+    "congested": {
+        "channel": ChannelConfig(snr_mean_db=12.0, snr_std_db=5.0),
+        "ru_background_mean": 0.45,
+        "ru_background_std": 0.12,
+        "ru_background_max": 0.7,
+    },
+}
 POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
 
 
@@ -33,9 +52,12 @@ def _check(method: str, scs_khz: int, allowed: Sequence[str] = METHODS) -> None:
         raise ValueError(f"scs_khz must be one of {SCS_KHZ}, got {scs_khz!r}")
 
 
-def case_study(scs_khz: int, n_tasks: int = 3000) -> TransportConfig:
-    """The paper's case study at one subcarrier spacing (see ``scenario`` for every default)."""
-    return TransportConfig(scs_khz=scs_khz, n_tasks=n_tasks)
+def case_study(scs_khz: int, n_tasks: int = 3000, scenario: str = "case-study") -> TransportConfig:
+    """The paper's case study at one subcarrier spacing (see ``scenario`` for every default), or
+    one of :data:`SCENARIOS`."""
+    if scenario not in SCENARIOS:
+        raise ValueError(f"scenario must be one of {tuple(SCENARIOS)}, got {scenario!r}")
+    return TransportConfig(scs_khz=scs_khz, n_tasks=n_tasks, **SCENARIOS[scenario])
 
 
 def default_checkpoint(method: str, scs_khz: int) -> Path:
@@ -52,6 +74,7 @@ def train(
     episodes: int | None = None,
     resume: bool = True,
     progress: bool = True,
+    scenario: str = "case-study",
     **overrides: Any,
 ) -> Path:
     """Train DQN/DDQN/D3QN for one SCS; return the checkpoint stem. Resumable: an interrupted run
@@ -60,10 +83,17 @@ def train(
     fields (e.g. ``n_envs``)."""
     _check(method, scs_khz, LEARNED)
     dqn = DQNConfig(method=method, **({"episodes": episodes} if episodes else {}), **overrides)
-    return train_q(case_study(scs_khz), dqn, seed, Path(out_dir), resume=resume, progress=progress)
+    return train_q(
+        case_study(scs_khz, scenario=scenario),
+        dqn,
+        seed,
+        Path(out_dir),
+        resume=resume,
+        progress=progress,
+    )
 
 
-def _agent(method: str, scs_khz: int, seed: int, checkpoint: Path | None):
+def _agent(method: str, scs_khz: int, seed: int, checkpoint: Path | None, scenario: str):
     from agents.detcom.transport.agents import QAgent, RandomAgent
     from agents.detcom.transport.annealing import SimulatedAnnealing
 
@@ -86,6 +116,9 @@ def _agent(method: str, scs_khz: int, seed: int, checkpoint: Path | None):
         raise ValueError(f"{path} holds a {meta['config']['method']} policy, not {method}")
     if tcfg.scs_khz != scs_khz:
         raise ValueError(f"{path} was trained for {tcfg.scs_khz} kHz, not {scs_khz} kHz")
+    want = case_study(scs_khz, scenario=scenario)
+    if (tcfg.channel, tcfg.ru_background_mean) != (want.channel, want.ru_background_mean):
+        raise ValueError(f"{path} was trained for another scenario than {scenario!r}")
     return QAgent(net, method), path
 
 
@@ -98,6 +131,7 @@ def evaluate(
     targets: np.ndarray | None = None,
     n_windows: int = 1,
     utilisation: np.ndarray | None = None,
+    scenario: str = "case-study",
 ) -> dict[str, Any]:
     """Schedule ``n_tasks`` case-study tasks (m1↔m2) drawn from ``seed`` with ``method``.
 
@@ -107,7 +141,9 @@ def evaluate(
     first window) so the coupling can join each task's compute and network outcomes.
     ``utilisation`` (with ``targets``, one value in [0, 1] per task) is the utilisation
     orchestration reached at each task's domain: it weighs the task's on-time delivery in the
-    reward (the draft's feedback; every method sees it) and gives ``total_cost_feedback``. Returns
+    reward (the draft's feedback; every method sees it) and gives ``total_cost_feedback``.
+    ``scenario`` names one of :data:`SCENARIOS` (learned methods then need a ``checkpoint``
+    trained on it). Returns
     ``total_cost``, ``deadline_success``, ``loss_rate`` and the rest of
     :func:`agents.detcom.transport.evaluation.run_episode`'s metrics. Learned methods load
     ``checkpoint`` or the shipped default for ``scs_khz``.
@@ -115,10 +151,10 @@ def evaluate(
     from agents.detcom.transport.evaluation import run_episode
 
     _check(method, scs_khz, (*METHODS, *REFERENCES))
-    agent, path = _agent(method, scs_khz, seed, checkpoint)
+    agent, path = _agent(method, scs_khz, seed, checkpoint, scenario)
     out = run_episode(
         agent,
-        case_study(scs_khz, n_tasks),
+        case_study(scs_khz, n_tasks, scenario),
         seed,
         n_tasks,
         targets,
@@ -185,7 +221,7 @@ def validation_reference(
     from agents.detcom.transport.evaluation import run_episode
 
     _check(method, scs_khz, ("sa", "random", *REFERENCES))
-    agent, _ = _agent(method, scs_khz, 0, None)
+    agent, _ = _agent(method, scs_khz, 0, None, "case-study")
     r = run_episode(agent, case_study(scs_khz, tasks_per_episode), VALIDATION_SEED, n_envs=windows)
     return r["total_cost"] / tasks_per_episode * 3000
 

@@ -177,3 +177,16 @@ def test_dueling_gradient_scaling_into_the_trunk():
     assert torch.allclose(scaled.advantage.weight.grad, plain.advantage.weight.grad)
     assert torch.allclose(scaled.trunk[0].weight.grad, 0.5 * plain.trunk[0].weight.grad)
     assert DQNConfig().dueling_grad_scale == pytest.approx(2**-0.5)
+
+
+def test_named_scenarios(trained):
+    plain = api.evaluate("sa", 60, seed=5, n_tasks=300)
+    hard = api.evaluate("sa", 60, seed=5, n_tasks=300, scenario="congested")
+    assert hard["total_cost"] > plain["total_cost"]  # poorer, busier cell
+    assert api.case_study(60, scenario="congested").channel.snr_mean_db == 12.0
+    with pytest.raises(ValueError, match="scenario"):
+        api.case_study(60, scenario="other")
+    # A policy trained on the case study is refused for another scenario.
+    with pytest.raises(ValueError, match="another scenario"):
+        api.evaluate("d3qn", 60, seed=5, n_tasks=50, checkpoint=trained, scenario="congested")
+    assert api.evaluate("d3qn", 60, seed=5, n_tasks=50, checkpoint=trained)["n_tasks"] == 50
