@@ -14,7 +14,6 @@ their latency bound at the right domain.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,13 +44,6 @@ def transport_api() -> Any:
     except Exception as exc:  # noqa: BLE001 - any import failure means "not available"
         raise TransportUnavailable(f"agents.detcom.transport.api: {exc}") from exc
     return api
-
-
-def _accepts(func: Any, name: str) -> bool:
-    try:
-        return name in inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 @dataclass(frozen=True)
@@ -100,9 +92,7 @@ def joint_evaluate(
     kwargs: dict[str, Any] = {"n_tasks": sent, "targets": inputs.targets[accepted]}
     if transport_checkpoint is not None:
         kwargs["checkpoint"] = transport_checkpoint
-    feedback = _accepts(api.evaluate, "utilisation")
-    if feedback:
-        kwargs["utilisation"] = inputs.placed_util[accepted]
+    kwargs["utilisation"] = inputs.placed_util[accepted]  # the draft's reward feedback
     tr = api.evaluate(transport, scs_khz, seed, **kwargs)
     out: dict[str, Any] = {
         "orchestration": orchestration,
@@ -115,7 +105,6 @@ def joint_evaluate(
         "total_cost": float(tr["total_cost"]),
         "total_cost_feedback": float(tr.get("total_cost_feedback", tr["total_cost"])),
         "transport_deadline_success": float(tr["deadline_success"]),
-        "utilisation_feedback": feedback,
     }
     for key in ("coupling_satisfied", "delivered_to_target"):
         if key in tr:

@@ -137,15 +137,8 @@ def test_byte_meter_uses_packet_length() -> None:
     assert run(sw, bytes([0, 0]) + bytes(8))[1] == 2
 
 
-def test_direct_counter_and_meter_count_hits_only() -> None:
-    prog = table_prog([("exact", 8)])
-    t = prog.pipelines["ingress"]["tables"][0]
-    t["with_counters"] = True
-    t["direct_meters"] = "MyIngress.dm"
-    prog.add_scalar("color", 8)
-    prog.counters.append(
-        {"name": "MyIngress.dc", "id": 0, "is_direct": True, "binding": "MyIngress.t"}
-    )
+def _add_direct_meter(prog) -> None:  # noqa: ANN001
+    """A packets meter MyIngress.dm bound to table t, colour into scalar ``color``."""
     prog.meters.append(
         {
             "name": "MyIngress.dm",
@@ -158,6 +151,18 @@ def test_direct_counter_and_meter_count_hits_only() -> None:
             "size": 1024,
         }
     )
+
+
+def test_direct_counter_and_meter_count_hits_only() -> None:
+    prog = table_prog([("exact", 8)])
+    t = prog.pipelines["ingress"]["tables"][0]
+    t["with_counters"] = True
+    t["direct_meters"] = "MyIngress.dm"
+    prog.add_scalar("color", 8)
+    prog.counters.append(
+        {"name": "MyIngress.dc", "id": 0, "is_direct": True, "binding": "MyIngress.t"}
+    )
+    _add_direct_meter(prog)
     sw = Switch(prog.json())
     h = sw.table_add("t", [Exact(1)], "fwd", [2])
     sw.table_entry_meter_set("t", h, [(0.0, 1), (0.0, 1)])
@@ -386,18 +391,7 @@ def test_direct_meter_reset_unconfigures_and_rolls_back() -> None:
     prog = table_prog([("exact", 8)])
     prog.pipelines["ingress"]["tables"][0]["direct_meters"] = "MyIngress.dm"
     prog.add_scalar("color", 8)
-    prog.meters.append(
-        {
-            "name": "MyIngress.dm",
-            "id": 0,
-            "type": "packets",
-            "rate_count": 2,
-            "is_direct": True,
-            "binding": "MyIngress.t",
-            "result_target": ["scalars", "color"],
-            "size": 1024,
-        }
-    )
+    _add_direct_meter(prog)
     sw = Switch(prog.json())
     h = sw.table_add("t", [Exact(1)], "fwd", [2])
     sw.table_entry_meter_set("t", h, [(0.5, 3), (1.0, 5)])

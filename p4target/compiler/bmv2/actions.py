@@ -12,6 +12,7 @@ from .. import types as T
 from ..diagnostics import CompileError, Pos
 from .expr import Env, b2d, expr, hexstr, width_of
 from .expr import _signed as _is_signed
+from .sideeffects import subexpressions
 from .storage import (
     DynFieldLoc,
     DynHeaderLoc,
@@ -238,7 +239,7 @@ class StmtLowering:
         """Evaluate calls nested in ``e`` (functions, value-returning externs) into temporaries."""
         if e is None or e.const is not None:
             return
-        for child in _children(e):
+        for child in subexpressions(e):
             self.hoist(child, env, b)
         if isinstance(e, A.Call) and e.kind in ("function", "extern_method", "extern_function"):
             if e.type == T.VOID:
@@ -379,30 +380,6 @@ class StmtLowering:
             if body is not None:
                 _collect_writes(body, out, self)
         return cache[key]
-
-
-def _children(e: A.Expr) -> list[A.Expr]:
-    if isinstance(e, A.Member):
-        return [e.expr] if isinstance(e.expr, A.Expr) else []
-    if isinstance(e, A.Index):
-        return [e.expr, e.index]
-    if isinstance(e, A.Slice):
-        return [e.expr]
-    if isinstance(e, A.Unary):
-        return [e.expr]
-    if isinstance(e, A.Binary):
-        return [e.left, e.right]
-    if isinstance(e, A.Ternary):
-        return [e.cond, e.then, e.other]
-    if isinstance(e, A.Cast):
-        return [e.expr]
-    if isinstance(e, A.ListExpr):
-        return list(e.items)
-    if isinstance(e, A.StructExpr):
-        return [v for _, v in e.items]
-    if isinstance(e, A.Call):
-        return [a for _, a in getattr(e, "bound", []) if a is not None]
-    return []
 
 
 def _lpath(e: A.Expr) -> tuple | None:

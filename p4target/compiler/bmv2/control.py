@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 from .. import ast as A
 from .. import types as T
 from ..diagnostics import CompileError, Pos
-from .actions import ActionBuilder, Label, _children
+from .actions import ActionBuilder, Label
 from .expr import Env, hexstr
+from .sideeffects import subexpressions
 
 if TYPE_CHECKING:
     from .program import Backend
@@ -23,14 +24,14 @@ def _has_apply(e: Any) -> bool:
         return False  # folded: P4 never evaluates the apply (e.g. 'false ? t.apply().hit : x')
     if isinstance(e, A.Call) and e.kind in ("table_apply", "block_apply"):
         return True
-    return any(_has_apply(c) for c in _children(e)) if isinstance(e, A.Expr) else False
+    return any(_has_apply(c) for c in subexpressions(e)) if isinstance(e, A.Expr) else False
 
 
 def _table_applies(e: Any, out: list) -> list:
     if isinstance(e, A.Call) and e.kind == "table_apply" and all(x is not e for x in out):
         out.append(e)
     if isinstance(e, A.Expr):
-        for c in _children(e):
+        for c in subexpressions(e):
             _table_applies(c, out)
     return out
 
@@ -257,7 +258,7 @@ class ControlLowering:
     def _hit_member(self, e: A.Expr, call: A.Call) -> A.Member:
         if isinstance(e, A.Member) and e.expr is call and e.name in ("hit", "miss"):
             return e
-        for ch in _children(e):
+        for ch in subexpressions(e):
             m = self._hit_member(ch, call) if isinstance(ch, A.Expr) else None
             if m is not None:
                 return m
@@ -387,4 +388,4 @@ def _has_value_call(e: Any) -> bool:
         and e.type != T.VOID
     ):
         return True
-    return any(_has_value_call(c) for c in _children(e)) if isinstance(e, A.Expr) else False
+    return any(_has_value_call(c) for c in subexpressions(e)) if isinstance(e, A.Expr) else False

@@ -252,9 +252,9 @@ class ParserLowering:
                 results[id(e)] = tmp
                 self.parser_assign(tmp, e.type, e, env, ops, e.pos)
             return
-        from .actions import _children
+        from .sideeffects import subexpressions
 
-        for ch in _children(e):
+        for ch in subexpressions(e):
             self.hoist_parser(ch, env, ops)
         if (
             isinstance(e, A.Call)

@@ -29,7 +29,7 @@ def _is_effect(e: Any) -> bool:
     return isinstance(e, A.Call) and getattr(e, "kind", None) in _EFFECT_KINDS
 
 
-def _kids(e: Any) -> list[A.Expr]:
+def subexpressions(e: Any) -> list[A.Expr]:
     """Sub-expressions of ``e`` in evaluation order."""
     if isinstance(e, A.Member):
         return [e.expr] if isinstance(e.expr, A.Expr) else []
@@ -56,7 +56,7 @@ def effectful(e: Any) -> bool:
     """Does evaluating ``e`` call something (which may change state or apply a table)?"""
     if not isinstance(e, A.Expr) or e.const is not None:
         return False
-    return _is_effect(e) or any(effectful(k) for k in _kids(e))
+    return _is_effect(e) or any(effectful(k) for k in subexpressions(e))
 
 
 def _needs(e: Any) -> bool:
@@ -67,14 +67,14 @@ def _needs(e: Any) -> bool:
         return True
     if isinstance(e, A.Ternary) and (effectful(e.then) or effectful(e.other)):
         return True
-    return any(_needs(k) for k in _kids(e))
+    return any(_needs(k) for k in subexpressions(e))
 
 
 def _applies(e: Any) -> int:
     if not isinstance(e, A.Expr):
         return 0
     n = 1 if isinstance(e, A.Call) and getattr(e, "kind", None) == "table_apply" else 0
-    return n + sum(_applies(k) for k in _kids(e))
+    return n + sum(_applies(k) for k in subexpressions(e))
 
 
 class _Orderer:
@@ -186,7 +186,7 @@ class _Orderer:
     def _lift_kids(self, e: A.Expr, out: list[A.Stmt]) -> None:
         """Lift the children of ``e`` in order; once a later child must be lifted, the
         earlier ones with effects are lifted first (so the effects keep their order)."""
-        kids = _kids(e)
+        kids = subexpressions(e)
         for k in kids:
             if effectful(k):
                 new = self.lift(k, out)
