@@ -15,7 +15,10 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from agents.detcom.transport import api
+from agents.detcom.transport.networks import DUELING_LAYOUTS
 
 
 def _methods(values: list[str], allowed: tuple[str, ...]) -> list[str]:
@@ -42,6 +45,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 resume=not args.no_resume,
                 progress=not args.quiet,
                 scenario=args.scenario,
+                **({"dueling_layout": args.dueling_layout} if method == "d3qn" else {}),
             )
             print(f"{method} {scs} kHz: {stem} ({time.monotonic() - t0:.0f} s)", flush=True)
     return 0
@@ -53,26 +57,50 @@ def evaluate_all(
     seed: int,
     n_tasks: int,
     windows: int,
-    ckpt_dir: Path | None,
+    ckpt_dir: Path | list[Path] | None,
     scenario: str = "case-study",
 ) -> dict[str, dict[str, dict]]:
+    """Per SCS, each method's metrics. With several checkpoint directories (e.g. one per training
+    seed) a learned method's entry holds the mean over them, ``total_cost_std`` and the
+    per-directory results under ``runs``; other methods are evaluated once."""
+    dirs = [ckpt_dir] if isinstance(ckpt_dir, Path) else list(ckpt_dir or [])
     out: dict[str, dict[str, dict]] = {}
     for scs in scs_list:
         out[str(scs)] = {}
         for method in methods:
-            ckpt = None
-            if ckpt_dir is not None and method in api.LEARNED:
-                ckpt = ckpt_dir / f"transport_{method}_scs{scs}"
-            out[str(scs)][method] = api.evaluate(
-                method,
-                scs,
-                seed,
-                n_tasks=n_tasks,
-                checkpoint=ckpt,
-                n_windows=windows,
-                scenario=scenario,
-            )
+            runs = [
+                api.evaluate(
+                    method,
+                    scs,
+                    seed,
+                    n_tasks=n_tasks,
+                    checkpoint=d / f"transport_{method}_scs{scs}" if d is not None else None,
+                    n_windows=windows,
+                    scenario=scenario,
+                )
+                for d in (dirs if method in api.LEARNED and dirs else [None])
+            ]
+            out[str(scs)][method] = runs[0] if len(runs) == 1 else _mean_of(runs)
     return out
+
+
+def _mean_of(runs: list[dict]) -> dict:
+    """Mean of the numeric metrics over runs, their cost spread and the runs themselves."""
+    keys = [
+        k for k, v in runs[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+    ]
+    mean = {k: float(np.mean([r[k] for r in runs])) for k in keys}
+    costs = [r["total_cost"] for r in runs]
+    keep = ("total_cost", "deadline_success", "loss_rate", "checkpoint")
+    return (
+        runs[0]
+        | mean
+        | {
+            "checkpoint": None,
+            "total_cost_std": float(np.std(costs, ddof=1)),
+            "runs": [{k: r[k] for k in keep} for r in runs],
+        }
+    )
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -85,7 +113,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         args.seed,
         args.n_tasks,
         args.windows,
-        Path(args.checkpoints) if args.checkpoints else None,
+        [Path(d) for d in args.checkpoints] if args.checkpoints else None,
         args.scenario,
     )
     if args.json:
@@ -93,10 +121,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 0
     for scs, row in res.items():
         for method, r in row.items():
+            spread = ""
+            if "runs" in r:
+                each = " / ".join(f"{x['total_cost']:.1f}" for x in r["runs"])
+                spread = f"  (± {r['total_cost_std']:.1f} over {len(r['runs'])}: {each})"
             print(
                 f"{scs:>3} kHz {method:>6}: total cost {r['total_cost']:9.1f}  deadline success "
                 f"{r['deadline_success']:.4%}  loss {r['loss_rate']:.4%}  RU/task "
-                f"{r['mean_ru_per_5g_task']:.1f}"
+                f"{r['mean_ru_per_5g_task']:.1f}{spread}"
             )
     return 0
 
@@ -158,6 +190,13 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--quiet", action="store_true")
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--scenario", choices=tuple(api.SCENARIOS), default="case-study")
+    t.add_argument(
+        "--dueling-layout",
+        choices=DUELING_LAYOUTS,
+        default="heads",
+        help="D3QN: two linear heads on the 64-128 trunk (the shipped policies) or Wang et "
+        "al.'s value and advantage streams of 128 units each after a shared 64-unit layer",
+    )
     t.set_defaults(fn=cmd_train)
     e = sub.add_parser("eval", help="evaluate methods on the case study")
     e.add_argument("--methods", nargs="+", default=["all"])
@@ -168,7 +207,11 @@ def main(argv: list[str] | None = None) -> int:
         "--windows", type=int, default=1, help="independent 3000-task windows to average"
     )
     e.add_argument(
-        "--checkpoints", default=None, help="directory of checkpoints (default: shipped)"
+        "--checkpoints",
+        nargs="+",
+        default=None,
+        help="directory of checkpoints (default: shipped); several (e.g. one per training "
+        "seed): learned methods report the mean, its spread and each run",
     )
     e.add_argument("--json", action="store_true")
     e.add_argument("--compact", action="store_true")

@@ -21,8 +21,10 @@ from agents.detcom.transport.dqn import DQNConfig, checkpoint_name, load_q_netwo
 from agents.detcom.transport.scenario import TransportConfig, TransportModel
 
 METHODS: tuple[str, ...] = (*LEARNED, "sa", "random")
-#: Extra reference (not in the paper): per-task expected-cost minimiser that knows the channel model.
-REFERENCES: tuple[str, ...] = ("model-greedy",)
+#: Extra references (not in the paper): ``model-greedy``, the per-task expected-cost minimiser that
+#: knows the channel model; ``clairvoyant``, the per-task hindsight optimum (knows the realised
+#: channel and HARQ outcomes; see :mod:`agents.detcom.transport.bounds`).
+REFERENCES: tuple[str, ...] = ("model-greedy", "clairvoyant")
 SCS_KHZ: tuple[int, ...] = (15, 30, 60)
 #: Named scenarios: the paper's case study, and sensitivity variants with a busier, poorer 5G
 #: cell where the spectrum and HARQ decisions weigh more in the cost: "loaded" (15 dB mean SNR,
@@ -105,6 +107,10 @@ def _agent(method: str, scs_khz: int, seed: int, checkpoint: Path | None, scenar
         from agents.detcom.transport.greedy import ModelGreedy
 
         return ModelGreedy(), None
+    if method == "clairvoyant":
+        from agents.detcom.transport.bounds import Clairvoyant
+
+        return Clairvoyant(), None
     path = Path(checkpoint) if checkpoint is not None else default_checkpoint(method, scs_khz)
     if not path.with_suffix(".safetensors").exists() and not path.exists():
         raise FileNotFoundError(
@@ -164,6 +170,18 @@ def evaluate(
     )
     out["checkpoint"] = str(path) if path else None
     return out
+
+
+def cost_floor(
+    scs_khz: int, seed: int, n_tasks: int = 3000, n_windows: int = 1, scenario: str = "case-study"
+) -> dict[str, float]:
+    """The least total cost *any* scheduler can reach on the windows :func:`evaluate` draws from
+    ``seed`` (every task sent once, cleanly, on the smallest spectrum level), and its wired part,
+    which no decision changes (see :mod:`agents.detcom.transport.bounds`)."""
+    from agents.detcom.transport.bounds import cost_floor as floor
+
+    _check("random", scs_khz)
+    return floor(case_study(scs_khz, n_tasks, scenario), seed, n_windows)
 
 
 def history(checkpoint: Path) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """DQN, DDQN and D3QN on the vectorised transport environment, resumable.
 
 All three share everything but the two ingredients that name them: DDQN takes the target's
-value of the *online* network's greedy action (double Q-learning); D3QN adds the dueling head.
+value of the *online* network's greedy action (double Q-learning); D3QN adds the dueling
+streams (value and advantage).
 DQN keeps its target network (Mnih et al. 2015). Same network trunk (64, 128), learning rate
 (1e-4, the paper's), replay, exploration and budget, so the comparison is fair.
 
@@ -84,6 +85,10 @@ class DQNConfig:
     #: 2016 use 1/√2; 1 = no scaling). At 60 kHz, seeds 0/1: 476.4 / 484.4 with it, 480.6 /
     #: 497.9 without (cost per 3000 tasks, 10 windows of seed 1).
     dueling_grad_scale: float = 1 / math.sqrt(2)
+    #: D3QN only: ``"heads"`` (the issue's "dueling heads": value and advantage heads on the
+    #: shared 64 → 128 trunk; the shipped policies) or ``"streams"`` (Wang et al.: a shared
+    #: 64-unit layer, then value and advantage streams of 128 units each).
+    dueling_layout: str = "heads"
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -161,13 +166,19 @@ def make_network(transport: TransportConfig, dqn: DQNConfig) -> QNetwork:
 
     n_actions = TransportModel(transport).n_actions
     return QNetwork(
-        obs_dim(transport.n_domains), n_actions, dqn.hidden, dqn.dueling, dqn.dueling_grad_scale
+        obs_dim(transport.n_domains),
+        n_actions,
+        dqn.hidden,
+        dqn.dueling,
+        dqn.dueling_grad_scale,
+        dqn.dueling_layout,
     )
 
 
 def _dqn_from_dict(d: dict[str, Any]) -> DQNConfig:
     d = dict(d)
     d["hidden"] = tuple(d["hidden"])
+    d.setdefault("dueling_layout", "heads")  # saved before the layout was a choice
     return DQNConfig(**d)
 
 
@@ -259,7 +270,8 @@ def train_q(
     elapsed = 0.0
     if resume and state_path.exists():
         st = load_training_state(state_path)
-        if st["dqn"] != asdict(dqn) | {"hidden": list(dqn.hidden)} or st["seed"] != seed:
+        saved = {"dueling_layout": "heads"} | dict(st["dqn"])
+        if saved != asdict(dqn) | {"hidden": list(dqn.hidden)} or st["seed"] != seed:
             raise ValueError(
                 f"{state_path} was made with another config/seed; remove it or resume=False"
             )
@@ -275,7 +287,8 @@ def train_q(
         elapsed = float(st["elapsed_s"])
     elif resume and stem.with_suffix(".safetensors").exists() and history_path.exists():
         hist = json.loads(history_path.read_text())
-        if hist.get("seed") == seed and hist.get("dqn") == json.loads(json.dumps(asdict(dqn))):
+        saved = {"dueling_layout": "heads"} | dict(hist.get("dqn") or {})
+        if hist.get("seed") == seed and saved == json.loads(json.dumps(asdict(dqn))):
             return stem  # already trained with this exact setup
     env = TransportVecEnv(train_cfg, num_envs=dqn.n_envs)
     gamma = torch.tensor(dqn.gamma)

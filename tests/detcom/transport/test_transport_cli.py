@@ -35,3 +35,30 @@ def test_convergence_helpers_and_plots(tmp_path):
         {15: {"d3qn": 1.0, "sa": 2.0}, 60: {"d3qn": 1.5, "sa": 2.5}}, tmp_path / "b.png"
     )
     assert a.stat().st_size > 1000 and b.stat().st_size > 1000
+
+
+def test_eval_over_several_checkpoint_directories(tmp_path, capsys):
+    import shutil
+
+    from agents.detcom.transport import api
+
+    stem = api.default_checkpoint("d3qn", 60)
+    dirs = []
+    for name in ("seed_a", "seed_b"):
+        d = tmp_path / name
+        d.mkdir()
+        for suffix in (".safetensors", ".json"):
+            shutil.copy(stem.with_suffix(suffix), d / (stem.name + suffix))
+        dirs.append(str(d))
+    args = ["eval", "--methods", "d3qn", "sa", "--scs", "60", "--n-tasks", "90"]
+    assert main([*args, "--json", "--checkpoints", *dirs]) == 0
+    both = json.loads(capsys.readouterr().out)["60"]
+    assert main([*args, "--json"]) == 0
+    one = json.loads(capsys.readouterr().out)["60"]
+    runs = both["d3qn"]["runs"]
+    assert [r["checkpoint"] for r in runs] == [f"{d}/{stem.name}" for d in dirs]
+    assert both["d3qn"]["total_cost"] == one["d3qn"]["total_cost"] == runs[1]["total_cost"]
+    assert both["d3qn"]["total_cost_std"] == 0.0 and "runs" not in both["sa"]
+    assert both["sa"] == one["sa"]
+    assert main([*args, "--checkpoints", *dirs]) == 0
+    assert "over 2:" in capsys.readouterr().out

@@ -190,3 +190,37 @@ def test_named_scenarios(trained):
     with pytest.raises(ValueError, match="another scenario"):
         api.evaluate("d3qn", 60, seed=5, n_tasks=50, checkpoint=trained, scenario="congested")
     assert api.evaluate("d3qn", 60, seed=5, n_tasks=50, checkpoint=trained)["n_tasks"] == 50
+
+
+def test_dueling_streams_layout():
+    from agents.detcom.transport.networks import QNetwork
+
+    torch.manual_seed(0)
+    net = QNetwork(18, 16, dueling=True, dueling_grad_scale=0.5, dueling_layout="streams")
+    assert [m.out_features for m in net.trunk if isinstance(m, torch.nn.Linear)] == [64]
+    assert net.value[0].out_features == net.advantage[0].out_features == 128
+    x = torch.randn(5, 18)
+    q = net(x)
+    v, a = net.value(net.trunk(x)), net.advantage(net.trunk(x))
+    assert torch.allclose(q, v + a - a.mean(dim=1, keepdim=True))
+    net(x).sum().backward()
+    plain = QNetwork(18, 16, dueling=True, dueling_layout="streams")
+    plain.load_state_dict(net.state_dict())
+    plain(x).sum().backward()
+    assert torch.allclose(net.trunk[0].weight.grad, 0.5 * plain.trunk[0].weight.grad)
+    with pytest.raises(ValueError, match="dueling_layout"):
+        QNetwork(18, 16, dueling=True, dueling_layout="towers")
+
+
+def test_streams_checkpoint_round_trip_and_old_configs_load_as_heads(tmp_path):
+    from agents.detcom.transport.dqn import _dqn_from_dict
+
+    cfg = replace(SHORT, episodes=16, dueling_layout="streams", eval_every=0)
+    stem = train_q(CFG, cfg, seed=1, out_dir=tmp_path, progress=False)
+    net, _, dqn, _ = load_q_network(stem)
+    assert dqn.dueling_layout == "streams" and net.dueling_layout == "streams"
+    old = {k: v for k, v in DQNConfig().__dict__.items() if k != "dueling_layout"}
+    assert _dqn_from_dict(old).dueling_layout == "heads"
+    # The shipped D3QN checkpoints predate the choice and load with their heads.
+    shipped, _, _, _ = load_q_network(api.default_checkpoint("d3qn", 60))
+    assert shipped.dueling_layout == "heads"
