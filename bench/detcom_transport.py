@@ -23,6 +23,11 @@ Prints one line per figure:
                                                        decision changes
     detcom.transport.scsS.paper_margin_vs_M: C cost    the cost D3QN would need for the paper's
                                                        60 kHz margin over M (DQN, SA, DDQN)
+    detcom.transport.scsS.METHOD.seeds.total_cost: C cost   learned methods, mean over every shipped
+                                                       training seed (policies/ and policies/seeds/)
+    detcom.transport.scsS.METHOD.seeds.total_cost_std: C cost        sample standard deviation
+    detcom.transport.scsS.METHOD.seeds.deadline_success: P %
+    detcom.transport.scsS.seeds.d3qn_vs_M: R %         the same comparison on the seed means
     detcom.transport.scsS.METHOD.train_seconds: T s    recorded when the shipped policy was trained
     detcom.transport.scsS.METHOD.converged_episode: E episodes
 
@@ -116,6 +121,20 @@ def main() -> int:
                 if m in res:
                     rel = 100 * (res["d3qn"]["total_cost"] / res[m]["total_cost"] - 1)
                     print(f"detcom.transport.scs{scs}.d3qn_vs_{m}: {rel:+.1f} %")
+        seed_dirs = api.training_seed_dirs()
+        if args.checkpoints is None and len(seed_dirs) > 1:
+            means = {}
+            for m in api.LEARNED:
+                r = api.evaluate_over(m, scs, args.seed, seed_dirs, n_windows=args.windows)
+                means[m] = r["total_cost"]
+                pre = f"detcom.transport.scs{scs}.{m}.seeds"
+                print(f"{pre}.total_cost: {r['total_cost']:.1f} cost")
+                print(f"{pre}.total_cost_std: {r['total_cost_std']:.1f} cost")
+                print(f"{pre}.deadline_success: {100 * r['deadline_success']:.3f} %", flush=True)
+            means["sa"] = res["sa"]["total_cost"]
+            for m in ("dqn", "sa", "ddqn"):
+                rel = 100 * (means["d3qn"] / means[m] - 1)
+                print(f"detcom.transport.scs{scs}.seeds.d3qn_vs_{m}: {rel:+.1f} %")
         for m in api.LEARNED:
             try:
                 h = api.history(ckpt_dir / f"transport_{m}_scs{scs}")

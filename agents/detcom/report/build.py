@@ -259,8 +259,49 @@ Cost reduction of D3QN at 60 kHz, paper vs ours (%):
 
 {_table(["comparison", "paper", "ours", "at least the paper's"], red) if red else "(not available)"}
 """
+    text += _seeds_text(api, seed, scs_list, n_tasks)
     text += _reach_text(api, seed, n_tasks, c60)
     return text
+
+
+SEED_WINDOWS = 4  # windows per evaluation in the seed table (the single-window figures are noisier)
+
+
+def _seeds_text(api: Any, seed: int, scs_list: list[int], n_tasks: int) -> str:
+    """Mean ± standard deviation of the learned methods over every shipped training seed."""
+    dirs = api.training_seed_dirs()
+    if len(dirs) < 2:
+        return ""
+    rows = []
+    for scs in scs_list:
+        kw = {"n_tasks": n_tasks, "n_windows": SEED_WINDOWS}
+        res = {m: api.evaluate_over(m, scs, seed, dirs, **kw) for m in ("d3qn", "dqn", "ddqn")}
+        sa = api.evaluate("sa", scs, seed, **kw)
+        cell = {m: f"{r['total_cost']:.1f} ± {r['total_cost_std']:.1f}" for m, r in res.items()}
+        d3 = res["d3qn"]["total_cost"]
+        rows.append(
+            [
+                f"{scs} kHz",
+                cell["d3qn"],
+                cell["dqn"],
+                cell["ddqn"],
+                sa["total_cost"],
+                " / ".join(
+                    f"{100 * (d3 / c - 1):+.1f}"
+                    for c in (res["dqn"]["total_cost"], sa["total_cost"], res["ddqn"]["total_cost"])
+                ),
+                res["d3qn"]["deadline_success"],
+            ]
+        )
+    header = ["SCS", "D3QN", "DQN", "DDQN", "SA", "D3QN vs DQN / SA / DDQN (%)", "D3QN deadline"]
+    return f"""
+Over training seeds ({len(dirs)} policies per method and SCS: the shipped ones and
+`agents/detcom/policies/seeds/`, each trained by `python -m agents.detcom.transport train
+--method all --scs S --seed N`), total cost per 3000 tasks, mean ± sample standard deviation,
+{SEED_WINDOWS} windows of seed {seed}:
+
+{_table(header, rows)}
+"""
 
 
 def _reach_text(api: Any, seed: int, n_tasks: int, c60: dict[str, float]) -> str:

@@ -15,8 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from agents.detcom.transport import api
 from agents.detcom.transport.networks import DUELING_LAYOUTS
 
@@ -61,46 +59,30 @@ def evaluate_all(
     scenario: str = "case-study",
 ) -> dict[str, dict[str, dict]]:
     """Per SCS, each method's metrics. With several checkpoint directories (e.g. one per training
-    seed) a learned method's entry holds the mean over them, ``total_cost_std`` and the
-    per-directory results under ``runs``; other methods are evaluated once."""
+    seed) a learned method's entry is :func:`api.evaluate_over`'s mean over them, with its spread
+    and the runs; other methods are evaluated once."""
     dirs = [ckpt_dir] if isinstance(ckpt_dir, Path) else list(ckpt_dir or [])
+    kw = {"n_tasks": n_tasks, "n_windows": windows, "scenario": scenario}
     out: dict[str, dict[str, dict]] = {}
     for scs in scs_list:
         out[str(scs)] = {}
         for method in methods:
-            runs = [
-                api.evaluate(
-                    method,
-                    scs,
-                    seed,
-                    n_tasks=n_tasks,
-                    checkpoint=d / f"transport_{method}_scs{scs}" if d is not None else None,
-                    n_windows=windows,
-                    scenario=scenario,
-                )
-                for d in (dirs if method in api.LEARNED and dirs else [None])
-            ]
-            out[str(scs)][method] = runs[0] if len(runs) == 1 else _mean_of(runs)
+            if method in api.LEARNED and len(dirs) > 1:
+                r = api.evaluate_over(method, scs, seed, dirs, **kw)
+            else:
+                d = dirs[0] if method in api.LEARNED and dirs else None
+                ckpt = d / f"transport_{method}_scs{scs}" if d is not None else None
+                r = api.evaluate(method, scs, seed, checkpoint=ckpt, **kw)
+            out[str(scs)][method] = r
     return out
 
 
-def _mean_of(runs: list[dict]) -> dict:
-    """Mean of the numeric metrics over runs, their cost spread and the runs themselves."""
-    keys = [
-        k for k, v in runs[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)
-    ]
-    mean = {k: float(np.mean([r[k] for r in runs])) for k in keys}
-    costs = [r["total_cost"] for r in runs]
-    keep = ("total_cost", "deadline_success", "loss_rate", "checkpoint")
-    return (
-        runs[0]
-        | mean
-        | {
-            "checkpoint": None,
-            "total_cost_std": float(np.std(costs, ddof=1)),
-            "runs": [{k: r[k] for k in keep} for r in runs],
-        }
-    )
+def _checkpoint_dirs(values: list[str] | None) -> list[Path] | None:
+    if not values:
+        return None
+    if values == ["seeds"]:
+        return api.training_seed_dirs()
+    return [Path(v) for v in values]
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -113,7 +95,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         args.seed,
         args.n_tasks,
         args.windows,
-        [Path(d) for d in args.checkpoints] if args.checkpoints else None,
+        _checkpoint_dirs(args.checkpoints),
         args.scenario,
     )
     if args.json:
@@ -211,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         default=None,
         help="directory of checkpoints (default: shipped); several (e.g. one per training "
-        "seed): learned methods report the mean, its spread and each run",
+        "seed): learned methods report the mean, its spread and each run; 'seeds': every "
+        "shipped training seed",
     )
     e.add_argument("--json", action="store_true")
     e.add_argument("--compact", action="store_true")

@@ -45,6 +45,9 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     },
 }
 POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
+#: Policies of further training seeds (``seeds/seed<S>/``, same commands with ``--seed S``), shipped
+#: so that comparisons can be made over seeds without retraining.
+SEED_POLICY_DIR = POLICY_DIR / "seeds"
 
 
 def _check(method: str, scs_khz: int, allowed: Sequence[str] = METHODS) -> None:
@@ -170,6 +173,44 @@ def evaluate(
     )
     out["checkpoint"] = str(path) if path else None
     return out
+
+
+def training_seed_dirs() -> list[Path]:
+    """Checkpoint directories of every shipped training seed: the default policies (seed 0) first."""
+    return [POLICY_DIR, *sorted(p for p in SEED_POLICY_DIR.glob("seed*") if p.is_dir())]
+
+
+def evaluate_over(
+    method: str, scs_khz: int, seed: int, checkpoint_dirs: Sequence[Path], **kwargs: Any
+) -> dict[str, Any]:
+    """:func:`evaluate` a learned method once per checkpoint directory (e.g. one per training
+    seed): the mean of every numeric metric, ``total_cost_std`` (sample standard deviation) and
+    each run's ``total_cost`` / ``deadline_success`` / ``loss_rate`` under ``runs``."""
+    _check(method, scs_khz, LEARNED)
+    runs = [
+        evaluate(
+            method, scs_khz, seed, checkpoint=Path(d) / checkpoint_name(method, scs_khz), **kwargs
+        )
+        for d in checkpoint_dirs
+    ]
+    if not runs:
+        raise ValueError("no checkpoint directories given")
+    numeric = [
+        k for k, v in runs[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+    ]
+    mean = {k: float(np.mean([r[k] for r in runs])) for k in numeric}
+    keep = ("checkpoint", "total_cost", "deadline_success", "loss_rate")
+    return (
+        runs[0]
+        | mean
+        | {
+            "checkpoint": None,
+            "total_cost_std": float(np.std([r["total_cost"] for r in runs], ddof=1))
+            if len(runs) > 1
+            else 0.0,
+            "runs": [{k: r[k] for k in keep} for r in runs],
+        }
+    )
 
 
 def cost_floor(

@@ -62,3 +62,18 @@ def test_eval_over_several_checkpoint_directories(tmp_path, capsys):
     assert both["sa"] == one["sa"]
     assert main([*args, "--checkpoints", *dirs]) == 0
     assert "over 2:" in capsys.readouterr().out
+
+
+def test_shipped_training_seeds_are_complete_and_labelled():
+    from agents.detcom.transport import api
+    from agents.detcom.transport.dqn import load_q_network
+
+    dirs = api.training_seed_dirs()
+    assert dirs[0] == api.POLICY_DIR and len(dirs) >= 2
+    for n, d in enumerate(dirs):
+        for method in api.LEARNED:
+            for scs in api.SCS_KHZ:
+                _, tcfg, dqn, meta = load_q_network(d / f"transport_{method}_scs{scs}")
+                assert (dqn.method, tcfg.scs_khz) == (method, scs)
+                assert meta["provenance"]["seed"] == n  # policies/seeds/seedN holds seed N
+                assert "train" in meta["provenance"]["command"]
