@@ -127,6 +127,52 @@ def cost_per_scs(costs: dict[int, dict[str, float]], path: Path) -> Path:
     return _save(fig, path)
 
 
+def cost_per_scs_seeds(
+    means: dict[int, dict[str, float]],
+    stds: dict[int, dict[str, float]],
+    refs: dict[int, dict[str, float]],
+    path: Path,
+) -> Path:
+    """Fig. 5b over training seeds: mean bars with ± sd whiskers, and per SCS the cost floor and
+    the clairvoyant reference as horizontal ticks (the y axis starts near the floor)."""
+    scs = sorted(means)
+    methods = [m for m in ("d3qn", "ddqn", "dqn", "sa") if all(m in means[s] for s in scs)]
+    fig, ax = plt.subplots(figsize=(7.5, 4.0))
+    width = 0.8 / max(1, len(methods))
+    x = np.arange(len(scs))
+    for k, m in enumerate(methods):
+        vals = [means[s][m] for s in scs]
+        err = [stds[s][m] for s in scs] if all(m in stds[s] for s in scs) else None
+        ax.bar(
+            x + k * width, vals, width, yerr=err, capsize=3, label=m.upper(), color=COLORS.get(m)
+        )
+    span = width * len(methods)
+    for name, style in (("floor", "k-"), ("clairvoyant", "k--")):
+        for i, s in enumerate(scs):
+            if name in refs.get(s, {}):
+                ax.plot(
+                    [x[i] - width / 2, x[i] - width / 2 + span],
+                    [refs[s][name]] * 2,
+                    style,
+                    label=name if i == 0 else None,
+                )
+    lo = (
+        min(r.get("floor", np.inf) for r in refs.values())
+        if refs
+        else min(min(v.values()) for v in means.values())
+    )
+    hi = max(means[s][m] + stds[s].get(m, 0.0) for s in scs for m in methods)
+    ax.set_ylim(lo - 20, hi + 15)
+    ax.set_xticks(x + width * (len(methods) - 1) / 2)
+    ax.set_xticklabels([f"{s} kHz" for s in scs])
+    ax.set_ylabel("total system cost P (axis not from 0)")
+    ax.set_title(
+        "total cost of 3000 tasks, mean ± sd over training seeds (cf. Fig. 5b)", fontsize=10
+    )
+    ax.legend(fontsize=8, ncol=3)
+    return _save(fig, path)
+
+
 def coupling_bars(rows: dict[int, dict[str, dict[str, Any]]], path: Path) -> Path:
     scs = sorted(rows)
     systems = [n for n in next(iter(rows.values())) if all("error" not in rows[s][n] for s in scs)]
