@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import copy
+from dataclasses import fields, is_dataclass
+
 from . import ast as A
-from .diagnostics import Pos
+from .diagnostics import CompileError, Pos
 from .lexer import Token
 from .parse_expr import ExprParser
+
+#: Operators that may precede '=' in a compound assignment (``>>=`` lexes as '>' '>=').
+COMPOUND_OPS = ("+", "-", "*", "/", "%", "&", "|", "^", "<<", "|+|", "|-|")
+
+
+def _has_call(node: object) -> bool:
+    if isinstance(node, A.Call):
+        return True
+    if isinstance(node, list):
+        return any(_has_call(x) for x in node)
+    if is_dataclass(node) and isinstance(node, A.Node):
+        return any(_has_call(getattr(node, f.name)) for f in fields(node))
+    return False
+
 
 TABLE_LIST_PROPS = {"key", "actions", "entries"}
 
@@ -515,6 +532,9 @@ class Parser(ExprParser):
             init = self.expression() if self.accept("=") else None
             self.expect(";", "';'")
             return A.VarDecl(name.pos, name.text, annos, vtype, init)
+        compound = self._compound_assignment()
+        if compound is not None:
+            return compound
         lhs = self.expression()
         if self.at("="):
             self.expect("=")
@@ -525,6 +545,44 @@ class Parser(ExprParser):
             self.expect(";", "';'")
             return A.CallStmt(lhs.pos, lhs)
         raise self.error("expected '=' or a method call")
+
+    def _compound_assignment(self) -> A.Assign | None:
+        """``lvalue op= expr;`` (as p4c accepts) as ``lvalue = lvalue op (expr);``, or None (and
+        nothing consumed) when the statement is not one. The lvalue is a path, member, index or
+        slice; an index with a call in it is refused, since it would be evaluated twice."""
+        start = self.i
+        if self.tok.kind not in ("ID", "."):
+            return None
+        try:
+            lhs = self.postfix(self.primary())
+        except CompileError:
+            self.i = start
+            return None
+        op_tok = self.tok
+        op = None
+        if op_tok.kind in COMPOUND_OPS and self._adjacent(op_tok, "="):
+            op, width = op_tok.kind, 2
+        elif op_tok.kind == ">" and self._adjacent(op_tok, ">="):
+            op, width = ">>", 2
+        if op is None or isinstance(lhs, A.Call):
+            self.i = start
+            return None
+        if _has_call(lhs):
+            raise self.error(
+                f"'{op}=' needs an lvalue without calls (it is read and written)", op_tok
+            )
+        self.i += width
+        rhs = self.expression()
+        self.expect(";", "';'")
+        return A.Assign(lhs.pos, lhs, A.Binary(op_tok.pos, op, copy.deepcopy(lhs), rhs))
+
+    def _adjacent(self, tok: Token, kind: str) -> bool:
+        nxt, p = self.peek(), tok.pos
+        return (
+            nxt.kind == kind
+            and (nxt.pos.file, nxt.pos.line) == (p.file, p.line)
+            and nxt.pos.col == p.col + len(tok.text)
+        )
 
     def _starts_declaration(self) -> bool:
         t = self.tok
