@@ -195,10 +195,8 @@ def evaluate_over(
     ]
     if not runs:
         raise ValueError("no checkpoint directories given")
-    numeric = [
-        k for k, v in runs[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)
-    ]
-    mean = {k: float(np.mean([r[k] for r in runs])) for k in numeric}
+    measured = [k for k, v in runs[0].items() if isinstance(v, float)]  # ints: the setup's
+    mean = {k: float(np.mean([r[k] for r in runs])) for k in measured}
     keep = ("checkpoint", "total_cost", "deadline_success", "loss_rate")
     return (
         runs[0]
