@@ -264,9 +264,8 @@ Cost reduction of D3QN at 60 kHz, paper vs ours (%):
     return text
 
 
-SEED_WINDOWS = (
-    10  # windows per evaluation in the seed table (the single-window figures are noisier)
-)
+#: Windows per evaluation in the seed table (the single-window figures above are noisier).
+SEED_WINDOWS = 10
 
 
 def _seeds_text(api: Any, out: Path, seed: int, scs_list: list[int], n_tasks: int, cmd: str) -> str:

@@ -71,7 +71,7 @@ def evaluate_all(
                 r = api.evaluate_over(method, scs, seed, dirs, **kw)
             else:
                 d = dirs[0] if method in api.LEARNED and dirs else None
-                ckpt = d / f"transport_{method}_scs{scs}" if d is not None else None
+                ckpt = d / api.checkpoint_name(method, scs) if d is not None else None
                 r = api.evaluate(method, scs, seed, checkpoint=ckpt, **kw)
             out[str(scs)][method] = r
     return out

@@ -19,8 +19,11 @@ from agents.detcom.transport.scenario import TransportConfig, TransportModel
 from agents.detcom.transport.sim import TransportSim
 
 
-def task_floor(model: TransportModel, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Least possible cost of each task: ``ε_s`` × (wired shares + smallest spectrum share)."""
+def _floor_parts(
+    model: TransportModel, src: np.ndarray, dst: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per task, the cycle shares of one clean transmission: (wired hops + talker, smallest
+    spectrum level on the 5G hop)."""
     rid = model.route_id(np.asarray(src), np.asarray(dst))
     ports = model.route["ports"][rid]
     nb = model.route["n_bridges"][rid]
@@ -28,7 +31,13 @@ def task_floor(model: TransportModel, src: np.ndarray, dst: np.ndarray) -> np.nd
     wired = np.where(valid, model.port_share[np.where(valid, ports, 0)], 0.0).sum(axis=1)
     wired = wired + np.where(nb > 0, model.talker_share[np.asarray(src)], 0.0)
     air = np.where(model.route["fivegs_hop"][rid] >= 0, model.spectrum_levels.min(), 0.0)
-    return model.cfg.weights.eps_s * (wired + air * model.ru_share)
+    return wired, air * model.ru_share
+
+
+def task_floor(model: TransportModel, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least possible cost of each task: ``ε_s`` × (wired shares + smallest spectrum share)."""
+    wired, air = _floor_parts(model, src, dst)
+    return model.cfg.weights.eps_s * (wired + air)
 
 
 def cost_floor(cfg: TransportConfig, seed: int, n_windows: int = 1) -> dict[str, float]:
@@ -39,14 +48,11 @@ def cost_floor(cfg: TransportConfig, seed: int, n_windows: int = 1) -> dict[str,
     sim.reset(seed=seed)
     t = sim.tasks
     assert t is not None
-    m = sim.model
-    floor = task_floor(m, t.src.ravel(), t.dst.ravel()).reshape(t.src.shape)
-    rid = m.route_id(t.src.ravel(), t.dst.ravel())
-    air = np.where(m.route["fivegs_hop"][rid] >= 0, m.spectrum_levels.min() * m.ru_share, 0.0)
-    wired = floor - cfg.weights.eps_s * air.reshape(t.src.shape)
+    wired, air = _floor_parts(sim.model, t.src.ravel(), t.dst.ravel())
+    eps_s = cfg.weights.eps_s
     return {
-        "floor": float(floor.sum(axis=1).mean()),
-        "wired": float(wired.sum(axis=1).mean()),
+        "floor": float(eps_s * (wired + air).sum() / n_windows),
+        "wired": float(eps_s * wired.sum() / n_windows),
     }
 
 
