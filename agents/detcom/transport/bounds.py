@@ -69,12 +69,7 @@ class Clairvoyant:
         pass
 
     def act(self, obs: np.ndarray, sim: TransportSim) -> np.ndarray:
-        saved = (sim.port_rem.copy(), sim.ru_rem.copy(), sim.j)
-        totals = (
-            sim.episode_cost.copy(),
-            sim.episode_cost_feedback.copy(),
-            sim.episode_reward.copy(),
-        )
+        snap = sim.snapshot()
         best = np.zeros(sim.n_envs, dtype=np.int64)
         best_cost = np.full(sim.n_envs, np.inf)
         for a in range(sim.model.n_actions):
@@ -83,8 +78,5 @@ class Clairvoyant:
             better = c < best_cost - 1e-12
             best = np.where(better, a, best)
             best_cost = np.where(better, c, best_cost)
-            sim.port_rem[...] = saved[0]
-            sim.ru_rem[...] = saved[1]
-            sim.j = saved[2]
-            sim.episode_cost[:], sim.episode_cost_feedback[:], sim.episode_reward[:] = totals
+            sim.restore(snap)
         return best

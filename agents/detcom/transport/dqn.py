@@ -175,10 +175,14 @@ def make_network(transport: TransportConfig, dqn: DQNConfig) -> QNetwork:
     )
 
 
+def _saved_dqn(d: dict[str, Any]) -> dict[str, Any]:
+    """A DQN config as saved, with the fields added since filled as older runs had them."""
+    return {"dueling_layout": "heads"} | dict(d)  # saved before the layout was a choice
+
+
 def _dqn_from_dict(d: dict[str, Any]) -> DQNConfig:
-    d = dict(d)
+    d = _saved_dqn(d)
     d["hidden"] = tuple(d["hidden"])
-    d.setdefault("dueling_layout", "heads")  # saved before the layout was a choice
     return DQNConfig(**d)
 
 
@@ -270,8 +274,10 @@ def train_q(
     elapsed = 0.0
     if resume and state_path.exists():
         st = load_training_state(state_path)
-        saved = {"dueling_layout": "heads"} | dict(st["dqn"])
-        if saved != asdict(dqn) | {"hidden": list(dqn.hidden)} or st["seed"] != seed:
+        if (
+            _saved_dqn(st["dqn"]) != asdict(dqn) | {"hidden": list(dqn.hidden)}
+            or st["seed"] != seed
+        ):
             raise ValueError(
                 f"{state_path} was made with another config/seed; remove it or resume=False"
             )
@@ -287,7 +293,7 @@ def train_q(
         elapsed = float(st["elapsed_s"])
     elif resume and stem.with_suffix(".safetensors").exists() and history_path.exists():
         hist = json.loads(history_path.read_text())
-        saved = {"dueling_layout": "heads"} | dict(hist.get("dqn") or {})
+        saved = _saved_dqn(hist.get("dqn") or {})
         if hist.get("seed") == seed and saved == json.loads(json.dumps(asdict(dqn))):
             return stem  # already trained with this exact setup
     env = TransportVecEnv(train_cfg, num_envs=dqn.n_envs)

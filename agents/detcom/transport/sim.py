@@ -203,6 +203,27 @@ class TransportSim:
         self.episode_reward = np.zeros(N)
         return self.observe()
 
+    def snapshot(self) -> tuple:
+        """Everything :meth:`step` changes (bookings, task index, episode totals), for
+        :meth:`restore`: a planner can try an action and take it back."""
+        return (
+            self.port_rem.copy(),
+            self.ru_rem.copy(),
+            self.j,
+            self.episode_cost.copy(),
+            self.episode_cost_feedback.copy(),
+            self.episode_reward.copy(),
+        )
+
+    def restore(self, snap: tuple) -> None:
+        port_rem, ru_rem, self.j, cost, cost_fb, reward = snap
+        self.port_rem[...], self.ru_rem[...] = port_rem, ru_rem
+        self.episode_cost[:], self.episode_cost_feedback[:], self.episode_reward[:] = (
+            cost,
+            cost_fb,
+            reward,
+        )
+
     @property
     def done(self) -> bool:
         return self.j >= self.n_tasks
