@@ -9,13 +9,21 @@ APT_PACKAGES ?= iproute2 tshark
 P4SRC := $(wildcard p4src/*.p4)
 BUILD := build
 JSONS := $(patsubst p4src/%.p4,$(BUILD)/%.json,$(P4SRC))
-# Real p4c is used when it is on PATH; otherwise the embedded compiler.
+# Real p4c is used when it is on PATH; otherwise the embedded compiler. Both take the same
+# flags (the programs define V1MODEL_VERSION themselves). p4c writes the P4Info text format to
+# a `.txt` file (p4c 1.2.4 releases refuse other suffixes such as `.txtpb`); the embedded
+# compiler writes `.txtpb`. Readers (controlplane/program.py, p4target.runtime) take either.
 P4C := $(shell command -v p4c-bm2-ss 2>/dev/null)
 ifeq ($(P4C),)
 P4C_CMD := $(BIN)/python -m p4target.compiler
+P4INFO_EXT := txtpb
 else
 P4C_CMD := $(P4C)
+P4INFO_EXT := txt
 endif
+# Extra compiler flags, e.g. `make build P4FLAGS=-DCQF_RECIRCULATE`.
+P4FLAGS ?=
+P4C_FLAGS := $(strip --arch v1model --std p4-16 -I p4src/include $(P4FLAGS))
 PYTEST_ARGS ?=
 
 .PHONY: setup build test demo bench lint clean
@@ -42,7 +50,7 @@ build: $(STAMP) $(JSONS)
 
 $(BUILD)/%.json: p4src/%.p4 $(wildcard p4src/include/*.p4) | $(STAMP)
 	@mkdir -p $(BUILD)
-	$(P4C_CMD) --arch v1model --std p4-16 -I p4src/include -o $@ --p4runtime-files $(BUILD)/$*.p4info.txtpb $<
+	$(P4C_CMD) $(P4C_FLAGS) -o $@ --p4runtime-files $(BUILD)/$*.p4info.$(P4INFO_EXT) $<
 
 test: build
 	$(BIN)/pytest -q $(PYTEST_ARGS)

@@ -16,6 +16,7 @@
  * embedded traffic manager's CQF gate), -DCPU_PORT=N, and the limits in include/defines.p4.
  */
 #include <core.p4>
+#define V1MODEL_VERSION 20200408
 #include <v1model.p4>
 
 #include "include/defines.p4"

@@ -10,6 +10,7 @@
  * Standard P4_16: compiles with p4c-bm2-ss as well as with the embedded compiler.
  */
 #include <core.p4>
+#define V1MODEL_VERSION 20200408
 #include <v1model.p4>
 
 const bit<16> ETHERTYPE_IPV4 = 0x0800;

@@ -36,7 +36,8 @@ def compile_all(src: Path, out: Path) -> dict[str, Path]:
     built = {}
     for prog in sorted(src.glob("*.p4")):
         json_path = out / f"{prog.stem}.json"
-        p4info = out / f"{prog.stem}.p4info.txtpb"
+        # real p4c writes P4Info text as .txt (.txtpb is not accepted by every 1.2.4.x)
+        p4info = out / f"{prog.stem}.p4info.{'txt' if p4c else 'txtpb'}"
         if p4c:
             cmd = [p4c, "--arch", "v1model", "--std", "p4-16", "-I", str(src / "include")]
             subprocess.run(

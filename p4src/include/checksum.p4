@@ -22,8 +22,8 @@
     CSUM_REPLACE16(acc, old[15:0], new[15:0])
 
 control L4Checksum(inout headers_t hdr, inout local_metadata_t meta) {
-    bit<32> sum;
-    bit<16> folded;
+    bit<32> sum = 0;
+    bit<16> folded = 0;
     apply {
         if (meta.csum_delta != 0) {
             if (hdr.udp.isValid() && hdr.udp.checksum != 0) {

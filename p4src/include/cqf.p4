@@ -35,12 +35,12 @@ control CqfIngress(inout headers_t hdr,
     register<bit<32>, bit<32>>(PORT_COUNT * 2) bucket_bytes;
     counter<bit<32>>(PORT_COUNT, CounterType.packets) overflows;
 
-    bit<48> now_cycle;
-    bit<48> target;
-    bit<32> bucket;
-    bit<48> stored_cycle;
-    bit<32> used;
-    bit<32> length;
+    bit<48> now_cycle = 0;
+    bit<48> target = 0;
+    bit<32> bucket = 0;
+    bit<48> stored_cycle = 0;
+    bit<32> used = 0;
+    bit<32> length = 0;
 
     action enable(bit<8> cycle_shift, bit<32> cycle_bytes) {
         meta.cqf_enabled = 1;

@@ -53,36 +53,38 @@ control EgressGateway(inout headers_t hdr,
     register<bit<16>, bit<32>>(EGW_FLOW_SLOTS) reply_sig;
     counter<bit<32>>(EGW_STATS_SIZE, CounterType.packets) stats;
 
-    bit<8> n0; bit<16> w0; bit<8> n1; bit<16> w1; bit<8> n2; bit<16> w2; bit<8> n3; bit<16> w3;
-    bit<8> n4; bit<16> w4; bit<8> n5; bit<16> w5; bit<8> n6; bit<16> w6; bit<8> n7; bit<16> w7;
+    bit<8> n0 = 0; bit<16> w0 = 0; bit<8> n1 = 0; bit<16> w1 = 0;
+    bit<8> n2 = 0; bit<16> w2 = 0; bit<8> n3 = 0; bit<16> w3 = 0;
+    bit<8> n4 = 0; bit<16> w4 = 0; bit<8> n5 = 0; bit<16> w5 = 0;
+    bit<8> n6 = 0; bit<16> w6 = 0; bit<8> n7 = 0; bit<16> w7 = 0;
     bit<1> have_nodes = 0;
     bit<1> have_address = 0;
     bit<1> is_reply = 0;
-    ipv6_addr_t node_address;
+    ipv6_addr_t node_address = 0;
 
-    bit<32> slot;
-    bit<16> stored_sig;
-    bit<8> stored_node;
-    bit<8> state;
-    bit<48> last;
-    bit<32> idle_timeout;
-    bit<1> expired;
-    bit<1> assign_new;
-    bit<1> evict;
-    bit<1> own_flow;
-    bit<1> syn;
-    bit<1> fin_or_rst;
+    bit<32> slot = 0;
+    bit<16> stored_sig = 0;
+    bit<8> stored_node = 0;
+    bit<8> state = 0;
+    bit<48> last = 0;
+    bit<32> idle_timeout = 0;
+    bit<1> expired = 0;
+    bit<1> assign_new = 0;
+    bit<1> evict = 0;
+    bit<1> own_flow = 0;
+    bit<1> syn = 0;
+    bit<1> fin_or_rst = 0;
 
-    bit<32> conn;
-    bit<32> best_conn;
-    bit<16> best_weight;
-    bit<8> best_node;
-    bit<1> found;
+    bit<32> conn = 0;
+    bit<32> best_conn = 0;
+    bit<16> best_weight = 0;
+    bit<8> best_node = 0;
+    bit<1> found = 0;
 
-    bit<32> rslot;
-    bit<16> rsig;
-    bit<16> rsig_stored;
-    ipv6_addr_t aisid;
+    bit<32> rslot = 0;
+    bit<16> rsig = 0;
+    bit<16> rsig_stored = 0;
+    ipv6_addr_t aisid = 0;
 
     action set_nodes(bit<8> node_0, bit<16> weight_0, bit<8> node_1, bit<16> weight_1,
                      bit<8> node_2, bit<16> weight_2, bit<8> node_3, bit<16> weight_3,

@@ -30,11 +30,11 @@ control FlowletSplit(inout headers_t hdr,
     register<bit<16>, bit<32>>(FLOWLET_SLOTS) version;
     register<bit<32>, bit<32>>(1) timeout_us;
 
-    bit<32> slot;
-    bit<48> seen;
-    bit<8> current;
-    bit<16> chosen_version;
-    bit<32> timeout;
+    bit<32> slot = 0;
+    bit<48> seen = 0;
+    bit<8> current = 0;
+    bit<16> chosen_version = 0;
+    bit<32> timeout = 0;
 
     action set_site(bit<16> site_id) {
         meta.site_id = site_id;

@@ -30,7 +30,7 @@ control Srv6Sid(inout headers_t hdr,
                 inout local_metadata_t meta,
                 inout standard_metadata_t standard_metadata) {
     bit<8> behavior = SID_BEHAVIOR_NONE;
-    bit<8> sl;
+    bit<8> sl = 0;
 
     action end() {
         behavior = SID_BEHAVIOR_END;

@@ -45,11 +45,11 @@ control TelemetryEgress(inout headers_t hdr,
     register<bit<32>, bit<32>>(PORT_COUNT) queue_delay_us;
     register<bit<16>, bit<32>>(1) switch_id;
 
-    bit<16> id;
-    bit<16> depth;
-    bit<16> old_word;
-    bit<16> new_word;
-    bit<16> old_len;
+    bit<16> id = 0;
+    bit<16> depth = 0;
+    bit<16> old_word = 0;
+    bit<16> new_word = 0;
+    bit<16> old_len = 0;
 
     apply {
         port_tx.count((bit<32>)standard_metadata.egress_port);

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json as _json
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import CompileError, InternalCompilerError, Pos
+from .diagnostics import CompileError, InternalCompilerError, Pos, format_warning
 
 __all__ = [
     "CompileError",
@@ -31,6 +31,13 @@ __all__ = [
 class CompileResult:
     json: dict
     p4info: Any  # p4.config.v1.p4info_pb2.P4Info
+    #: ``(file, line, column, message)`` for each use of an extension p4c does not accept
+    #: (compound assignments, annotations before an entry's keyset, run-time division)
+    warnings: list[tuple[str, int, int, str]] = field(default_factory=list)
+
+    def warning_lines(self) -> list[str]:
+        """The warnings as p4c prints them: ``file:line:column: warning: message``."""
+        return [format_warning(w) for w in self.warnings]
 
     def json_text(self) -> str:
         return _json.dumps(self.json, indent=2) + "\n"
@@ -64,7 +71,7 @@ def _compile(source: str | None, filename: str, include_dirs, defines) -> Compil
         be.tracker = tracker
         js = be.run()
         info = build_p4info(be)
-        return CompileResult(js, info)
+        return CompileResult(js, info, list(fe.warnings))
     except (CompileError, InternalCompilerError):
         raise
     except RecursionError:

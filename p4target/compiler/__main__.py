@@ -4,7 +4,9 @@
         [-I DIR] [-D X[=V]] [--arch v1model] [--std p4-16] [--p4runtime-format text|json|binary]
 
 Exit status: 0 on success, 1 when the program has errors (printed as
-``file:line:column: error: message``), 2 on an internal compiler error.
+``file:line:column: error: message``), 2 on an internal compiler error. Uses of the
+compiler's extensions to what p4c accepts print as ``file:line:column: warning: message``
+(on stderr, like errors) and do not change the exit status.
 """
 
 from __future__ import annotations
@@ -89,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    for line in result.warning_lines():
+        print(line, file=sys.stderr)
     out = args.output or str(Path(args.source).with_suffix(".json"))
     outputs = [f for f in (args.p4runtime_files or "").split(",") if f]
     try:

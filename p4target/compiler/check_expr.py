@@ -7,6 +7,7 @@ from typing import Any
 from . import ast as A
 from . import types as T
 from .check_types import BuiltinConst, Overloads, Scope, TypeParam, TypeResolver, err
+from .diagnostics import warning
 from .values import ActionVal, EnumVal, ErrorVal, FoldError, fold_binary, fold_unary
 
 ARITH = {"+", "-", "*", "/", "%", "|+|", "|-|"}
@@ -205,14 +206,32 @@ class ExprChecker(TypeResolver):
                 return T.TMethod(name, it, builtin=name)
             raise err(npos, f"{name}: no such field in {it.kind} {it.name}")
         if isinstance(it, T.TStack):
+            in_parser = scope.enclosing("parser") is not None
+            # the P4_16 rules p4c enforces (spec 8.18: next, last and lastIndex are parser-only,
+            # push_front and pop_front control-only)
             if name in ("next", "last"):
+                if not in_parser:
+                    raise err(
+                        e.pos,
+                        f"{_text(e)}: 'last', and 'next' for stacks can only be used in a parser",
+                    )
                 return it.elem
             if name in ("lastIndex", "nextIndex"):
+                if not in_parser:
+                    raise err(
+                        e.pos, f"{_text(e)}: '{name}' for stacks can only be used in a parser"
+                    )
                 return T.TBits(32)
             if name == "size":
                 e.const = it.size
                 return T.TBits(32)
             if name in ("push_front", "pop_front"):
+                if in_parser:
+                    raise err(
+                        e.pos,
+                        f"{_text(e)}: 'push_front' and 'pop_front' for stacks cannot be used in "
+                        "a parser",
+                    )
                 return T.TMethod(name, it, builtin=name)
             raise err(npos, f"{name}: no such member of header stack {it}")
         if isinstance(it, T.TExtern):
@@ -365,6 +384,17 @@ class ExprChecker(TypeResolver):
             rc = e.right.const
             if isinstance(rc, int) and not isinstance(rc, bool) and rc == 0:
                 raise err(e.pos, f"{what} by zero")
+            if (e.left.const is None or rc is None) and not _power_of_two(rc):
+                # p4c folds constant operands and turns a power-of-two divisor into a shift or
+                # a mask; any other run-time '/' or '%' it refuses (BMv2 has both operators)
+                self.warnings.append(
+                    warning(
+                        e.pos,
+                        f"'{op}' of a run-time value by a divisor that is not a constant power "
+                        f"of two is a cpn-p4 extension that p4c does not accept (run-time "
+                        f"{what})",
+                    )
+                )
             for side, st in ((e.left, lt), (e.right, rt)):
                 c = side.const
                 if isinstance(st, T.TInt) and isinstance(c, int) and c < 0:
@@ -503,3 +533,20 @@ class ExprChecker(TypeResolver):
 
     def const_value(self, e: A.Expr) -> Any:
         return e.const
+
+
+def _text(e: A.Expr) -> str:
+    """Source-like text of a path/member/index expression, for messages (as p4c prints it)."""
+    if isinstance(e, A.PathExpr):
+        return ("." if e.absolute else "") + e.name
+    if isinstance(e, A.Member):
+        inner = e.expr
+        return f"{_text(inner) if isinstance(inner, A.Expr) else '?'}.{e.name}"
+    if isinstance(e, A.Index):
+        idx = e.index.const
+        return f"{_text(e.expr)}[{idx if isinstance(idx, int) else '...'}]"
+    return "expression"
+
+
+def _power_of_two(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v > 0 and v & (v - 1) == 0

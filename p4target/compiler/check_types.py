@@ -74,6 +74,8 @@ class TypeResolver:
     def __init__(self) -> None:
         self.globals = Scope(kind="global")
         self.errors: list[str] = []
+        #: ``(file, line, column, message)`` of each use of an extension p4c refuses
+        self.warnings: list[tuple[str, int, int, str]] = []
         self.error_type = T.TEnum("error", [])
         self.match_kinds: list[str] = []
         self.struct_types: dict[int, T.TStructLike] = {}
@@ -169,8 +171,12 @@ class TypeResolver:
             return self.typedefs[id(d)]
         if isinstance(d, A.ExternDecl):
             if args and len(args) > len(d.type_params):
+                # p4c's wording (e.g. register<bit<32>, bit<32>> against v1model 20180101)
+                shown = f"{name or d.name}<{', '.join(str(a) for a in args)}>"
                 raise err(
-                    pos, f"{d.name}: expected {len(d.type_params)} type arguments, got {len(args)}"
+                    pos,
+                    f"{shown}: Type {d.name} has {len(d.type_params)} type parameter(s), "
+                    f"but it is specialized with {len(args)}",
                 )
             # missing trailing type arguments (register<bit<32>> with register<T, I>) are
             # inferred from the method calls, as p4c does

@@ -45,6 +45,22 @@ def error(pos: Pos | None, message: str) -> CompileError:
     return CompileError.at(pos, message)
 
 
+#: A warning: ``(file, line, column, message)``, like CompileError's diagnostics.
+CompileWarning = tuple[str, int, int, str]
+
+
+def warning(pos: Pos | None, message: str) -> CompileWarning:
+    """A warning at ``pos`` (see :func:`format_warning`)."""
+    pos = pos or NOPOS
+    return (pos.file, pos.line, pos.col, message)
+
+
+def format_warning(w: CompileWarning) -> str:
+    """``file:line:column: warning: message``, the format p4c uses."""
+    f, ln, c, m = w
+    return f"{f}:{ln}:{c}: warning: {m}"
+
+
 class InternalCompilerError(Exception):
     """A bug in the compiler (not in the program); carries the position being compiled."""
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import ast as A
 from .check_blocks import Checker
+from .diagnostics import CompileWarning
 from .lexer import tokenize
-from .parser import parse
+from .parser import Parser
 from .preprocess import BUILTIN_INCLUDE, Preprocessor
 
 
@@ -17,6 +18,8 @@ class FrontEnd:
     checker: Checker
     main: A.Instance
     filename: str
+    #: the program's uses of this compiler's extensions (p4c refuses them), in source order
+    warnings: list[CompileWarning] = field(default_factory=list)
 
 
 def run_frontend(
@@ -29,7 +32,8 @@ def run_frontend(
     """Parse and check ``source`` (or the file ``filename`` when source is None)."""
     pp = Preprocessor(include_dirs, defines)
     out = pp.run_file(filename) if source is None else pp.run_text(source, filename)
-    program = parse(tokenize(out))
+    parser = Parser(tokenize(out))
+    program = parser.program()
     checker = Checker()
     if tracker is not None:
         checker.tracker = tracker
@@ -37,7 +41,8 @@ def run_frontend(
         f for f, _ in set(out.origins) if f.endswith(("core.p4", "v1model.p4")) and _is_builtin(f)
     }
     main = checker.check_program(program)
-    return FrontEnd(program, checker, main, filename)
+    warnings = sorted(set(parser.warnings + checker.warnings), key=lambda w: (w[0], w[1], w[2]))
+    return FrontEnd(program, checker, main, filename, warnings)
 
 
 def _is_builtin(name: str) -> bool:

@@ -6,7 +6,7 @@ import copy
 from dataclasses import fields, is_dataclass
 
 from . import ast as A
-from .diagnostics import CompileError, Pos
+from .diagnostics import CompileError, CompileWarning, Pos, warning
 from .lexer import Token
 from .parse_expr import ExprParser
 
@@ -31,6 +31,14 @@ class Parser(ExprParser):
     def __init__(self, tokens: list[Token]):
         super().__init__(tokens)
         self.type_names = {"packet_in", "packet_out"}
+        #: uses of the project's extensions to P4_16 as p4c parses it (see ``extension``)
+        self.warnings: list[CompileWarning] = []
+
+    def extension(self, pos: Pos, what: str, instead: str) -> None:
+        """Note a construct this compiler accepts but p4c does not (a warning, not an error)."""
+        self.warnings.append(
+            warning(pos, f"{what} is a cpn-p4 extension that p4c does not accept; {instead}")
+        )
 
     # -- program ----------------------------------------------------------------------------------
     def program(self) -> A.Program:
@@ -461,6 +469,12 @@ class Parser(ExprParser):
         entries: list[A.Entry] = []
         while not self.at("}"):
             annos = self.annotations()
+            if annos:
+                self.extension(
+                    annos[0].pos,
+                    "an annotation before an entry's keyset",
+                    "put it after the action (`KEYS : ACTION(...) @ANNOTATION;`)",
+                )
             entry_const = bool(self.accept("const")) or is_const
             priority = None
             pos = self.tok.pos
@@ -571,6 +585,11 @@ class Parser(ExprParser):
             raise self.error(
                 f"'{op}=' needs an lvalue without calls (it is read and written)", op_tok
             )
+        self.extension(
+            op_tok.pos,
+            f"the compound assignment '{op}='",
+            f"write `x = x {op} (e);`",
+        )
         self.i += width
         rhs = self.expression()
         self.expect(";", "';'")

@@ -1,12 +1,13 @@
-// Header stacks: a parser loop with extract(stack.next) and select on stack.last, lastIndex,
-// constant and run-time indexing, push_front, pop_front, stack overflow (StackOutOfBounds).
+// Header stacks: a parser loop with extract(stack.next), select on stack.last and lastIndex
+// (both parser-only in P4_16), constant and run-time indexing, push_front, pop_front (control-only),
+// stack overflow (StackOutOfBounds).
 #include <core.p4>
 #include <v1model.p4>
 
 header op_t {
     bit<8> op;     // 1: pop_front(1), 2: push_front(1) and fill [0], else unchanged
     bit<8> idx;    // run-time index to modify
-    bit<8> depth;  // out: lastIndex + 1 at ingress
+    bit<8> depth;  // out: lastIndex + 1 after the parser
     bit<8> err;    // out: 1 when the parser hit StackOutOfBounds
 }
 
@@ -21,7 +22,9 @@ struct headers_t {
     op_t       op;
     label_t[3] labels;
 }
-struct meta_t { }
+struct meta_t {
+    bit<8> depth;  // lastIndex + 1, set in the parser (lastIndex is parser-only)
+}
 
 parser P(packet_in pkt, out headers_t hdr, inout meta_t meta, inout standard_metadata_t sm) {
     state start {
@@ -30,6 +33,7 @@ parser P(packet_in pkt, out headers_t hdr, inout meta_t meta, inout standard_met
     }
     state parse_label {
         pkt.extract(hdr.labels.next);
+        meta.depth = (bit<8>)(hdr.labels.lastIndex + 1);
         transition select(hdr.labels.last.bos) {
             1: accept;
             default: parse_label;
@@ -46,7 +50,7 @@ control Ing(inout headers_t hdr, inout meta_t meta, inout standard_metadata_t sm
             hdr.op.err = 1;
             return;
         }
-        hdr.op.depth = (bit<8>)(hdr.labels.lastIndex + 1);
+        hdr.op.depth = meta.depth;
         hdr.labels[0].ttl = hdr.labels[0].ttl - 1;
         hdr.labels[hdr.op.idx].tc = 7;
         if (hdr.op.op == 1) {

@@ -6,8 +6,11 @@
 
 #include "core.p4"
 
+/* As p4c's v1model.p4: a program that does not define V1MODEL_VERSION before including this
+ * file gets the 20180101 declarations (counter, meter and register indexed by bit<32>, no
+ * PortId_t); `#define V1MODEL_VERSION 20200408` selects counter<I>, meter<I>, register<T, I>. */
 #ifndef V1MODEL_VERSION
-#define V1MODEL_VERSION 20200408
+#define V1MODEL_VERSION 20180101
 #endif
 
 /// Match kinds of the v1model target, besides exact/ternary/lpm.
@@ -19,12 +22,22 @@ match_kind {
 
 const bit<32> __v1model_version = V1MODEL_VERSION;
 
+#if V1MODEL_VERSION >= 20200408
+typedef bit<9> PortId_t;
+#endif
+
 /// Per-packet metadata of simple_switch. Fields with @alias map to BMv2's intrinsic names.
 @metadata @name("standard_metadata")
 struct standard_metadata_t {
-    bit<9>  ingress_port;     /// port the packet arrived on
-    bit<9>  egress_spec;      /// output port chosen in ingress (511 drops)
-    bit<9>  egress_port;      /// output port, in egress
+#if V1MODEL_VERSION >= 20200408
+    PortId_t ingress_port;    /// port the packet arrived on
+    PortId_t egress_spec;     /// output port chosen in ingress (511 drops)
+    PortId_t egress_port;     /// output port, in egress
+#else
+    bit<9>  ingress_port;
+    bit<9>  egress_spec;
+    bit<9>  egress_port;
+#endif
     bit<32> instance_type;    /// normal, clone, resubmit, recirculate, replication
     bit<32> packet_length;    /// bytes
     @alias("queueing_metadata.enq_timestamp") bit<32> enq_timestamp;   /// microseconds
