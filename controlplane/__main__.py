@@ -1,0 +1,5 @@
+"""``python -m controlplane``: see :mod:`controlplane.cli`."""
+
+from controlplane.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,473 @@
+"""The controller: one network description in, every switch's tables kept as its intent says.
+
+What a switch should hold is composed from three parts:
+
+- **static**: routes, local SIDs, AISID prefixes, service-node addresses, CQF ports
+  (:mod:`controlplane.routing`) and the registers the controller owns (telemetry switch id,
+  flowlet and idle timeouts);
+- **versioned** (every entry keyed by ``policy_version``): AISID classification
+  (:mod:`controlplane.registry`) and the scheduler's decisions (:mod:`controlplane.schedulers`:
+  site per service, path split, SRv6 paths, service-node weights, CQF offsets);
+- ``active_policy_version[0]`` on every ingress gateway.
+
+Every control interval (:meth:`Controller.step`) telemetry becomes the policy's view, the policy
+decides, and only the entries that changed are written. A (re)connected switch is reconciled
+against the whole intent (read, diff, write the difference), so a switch restart or a controller
+restart reinstalls nothing that is already there. :meth:`Controller.swap` changes policy without
+losing a packet (:mod:`controlplane.swap`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from controlplane.clock import Clock, WallClock
+from controlplane.connection import SwitchConnection
+from controlplane.entries import Diff, RegisterValue, SwitchIntent, TableEntry, diff
+from controlplane.netdesc import NetworkDescription
+from controlplane.program import Program, load_program
+from controlplane.store import ControllerStore
+from controlplane.swap import VERSION_REGISTER, SwapError, SwapReport, hitless_swap, next_version
+
+log = logging.getLogger("controlplane")
+
+VERSIONED_TABLES = (
+    "CpnIngress.aisid.classify",
+    "CpnIngress.flowlet.service_site",
+    "CpnIngress.flowlet.path_split",
+    "CpnIngress.srv6_encap.paths",
+    "CpnIngress.egw.service_nodes",
+    "CpnIngress.cqf.flow_offsets",
+)
+
+
+@dataclass
+class StepReport:
+    """What one control interval did."""
+
+    time: float
+    written: int = 0
+    per_switch: dict[str, int] = field(default_factory=dict)
+    decide_s: float = 0.0
+    total_s: float = 0.0
+    skipped: str = ""
+
+
+class Controller:
+    """Runs one network from one policy; see the module docstring."""
+
+    def __init__(
+        self,
+        net: NetworkDescription,
+        *,
+        policy: str = "base1",
+        program: Program | None = None,
+        clock: Clock | None = None,
+        state_dir: str | Path | None = None,
+        election_id: int = 1,
+        connect_timeout_s: float = 30.0,
+    ) -> None:
+        from controlplane.registry import AisidRegistry
+        from controlplane.routing import RoutingPlan
+
+        self.net = net
+        self.program = program or load_program()
+        self.clock: Clock = clock or WallClock()
+        self.state_dir = Path(state_dir or net.controller.state_dir or ".cpn-state")
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.store = ControllerStore(self.state_dir / "controller.sqlite")
+        self.registry = AisidRegistry(self.state_dir / "registry.sqlite", net)
+        self.down_links: set[frozenset[str]] = set()
+        self.plan = RoutingPlan(net)
+        self.lock = threading.RLock()
+        self.connect_timeout_s = connect_timeout_s
+        self.version: int = int(self.store.get("version", 1))  # type: ignore[arg-type]
+        self.policy_name: str = str(self.store.get("policy", policy))
+        if self.store.get("policy") is None:
+            self.policy_name = policy
+        self.adapter = self._load_policy(self.policy_name)
+        self.connections: dict[str, SwitchConnection] = {
+            s.name: SwitchConnection(s, self.program, election_id=election_id, clock=self.clock)
+            for s in net.switches
+        }
+        self.held: dict[str, SwitchIntent] = {}
+        self.decisions: Any = None
+        self._versioned: dict[str, list[TableEntry]] = {}
+        self._swapping = False
+        self.swap_history: list[dict[str, Any]] = []
+        self.steps: list[StepReport] = []
+        self.telemetry = self._make_telemetry()
+        self.events: list[tuple[float, str]] = []
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _event(self, msg: str, *args: Any) -> None:
+        text = msg % args if args else msg
+        log.info(text)
+        self.events.append((self.clock.now(), text))
+        del self.events[:-500]
+
+    def _load_policy(self, name: str):
+        from controlplane.schedulers import load_policy
+
+        return load_policy(name, self.net)
+
+    def _make_telemetry(self):
+        from controlplane.telemetry import Telemetry
+
+        return Telemetry(self.net, {n: c.client for n, c in self.connections.items()}, self.clock)
+
+    @property
+    def ingress_gateways(self) -> list[str]:
+        return [s.name for s in self.net.ingress_gateways]
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self, *, wait: bool = True) -> None:
+        """Connect to every switch (pipeline push or reconcile), recover an interrupted swap,
+        register the network file's services and install the whole intent."""
+        for c in self.connections.values():
+            c.on_ready(self._on_ready)
+        for c in self.connections.values():
+            c.start()
+        if wait:
+            self.wait_ready(self.connect_timeout_s)
+        self._register_initial_services()
+        self.recover()
+        self.step(force=True)
+        self.store.set(policy=self.policy_name, version=self.version)
+
+    def wait_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if all(c.state == "ready" for c in self.connections.values()):
+                return
+            time.sleep(0.01)
+        down = [n for n, c in self.connections.items() if c.state != "ready"]
+        raise TimeoutError(f"switches not ready after {timeout_s} s: {', '.join(down)}")
+
+    def stop(self) -> None:
+        for c in self.connections.values():
+            c.stop()
+        self.store.close()
+
+    def _register_initial_services(self) -> None:
+        for rec in self.registry.register_configured():
+            self._event("registered %s (%s) at %s", rec.name, rec.aisid, rec.site)
+
+    def _on_ready(self, conn: SwitchConnection) -> None:
+        """A switch (re)connected: reconcile it against the whole intent."""
+        with self.lock:
+            if not self._versioned:
+                return  # start() installs everything once the first decisions exist
+            intent = self.intent_for(conn.name)
+            d = conn.sync(intent)
+            self.held[conn.name] = intent
+            self._event("%s ready: reconciled, %d writes", conn.name, len(d))
+
+    # -- intent ----------------------------------------------------------------------------
+    def static_intent(self, name: str) -> SwitchIntent:
+        sw = self.net.switch(name)
+        it = SwitchIntent()
+        it.extend(self.plan.base_entries(name))
+        it.add(RegisterValue("CpnEgress.telemetry.switch_id", 0, sw.device_id))
+        it.add(
+            RegisterValue(
+                "CpnIngress.flowlet.timeout_us", 0, self.net.controller.flowlet_timeout_us
+            )
+        )
+        it.add(
+            RegisterValue(
+                "CpnIngress.egw.flow_idle_timeout_us", 0, self.net.controller.flow_idle_timeout_us
+            )
+        )
+        return it
+
+    def versioned_entries(self, version: int, decisions: Any) -> dict[str, list[TableEntry]]:
+        """Classification and scheduler entries of ``version`` for every switch."""
+        from controlplane.schedulers import decisions_to_entries
+
+        out: dict[str, list[TableEntry]] = {s.name: [] for s in self.net.switches}
+        for s in self.net.switches:
+            if s.role in ("ingress_gateway", "egress_gateway"):
+                out[s.name].extend(self.registry.classify_entries(version, s.name))
+        for name, entries in decisions_to_entries(version, decisions, self.plan, self.net).items():
+            out[name].extend(entries)
+        return out
+
+    def intent_for(self, name: str) -> SwitchIntent:
+        it = self.static_intent(name)
+        it.extend(self._versioned.get(name, []))
+        if self.net.switch(name).role == "ingress_gateway":
+            it.add(RegisterValue(VERSION_REGISTER, 0, self.version))
+        return it
+
+    # -- the control interval --------------------------------------------------------------
+    def view(self) -> Any:
+        """What the policy sees: the registered services and the last telemetry snapshot.
+
+        A service is registered at one site (its home: where transport-only policies and a
+        rejected orchestration keep it); site-choosing policies may serve it at any site, every
+        site's nodes hosting every provided service as in the AISID paper's evaluation."""
+        from controlplane.schedulers import ControlView, ServiceView
+
+        services = [
+            ServiceView(
+                service_id=r.service_id,
+                site_id=r.site_id,
+                nodes=tuple(r.nodes),
+                name=r.name,
+                traffic_class=r.traffic_class,
+                deadline_us=r.deadline_us,
+            )
+            for r in self.registry.services()
+        ]
+        snap = self.telemetry.last
+        if snap is None:
+            return ControlView(self.net, services)
+        return ControlView.from_snapshot(self.net, services, snap)
+
+    def decide(self, adapter: Any = None) -> Any:
+        return (adapter or self.adapter).decide(self.view())
+
+    def step(self, *, force: bool = False) -> StepReport:
+        """One control interval: telemetry, decisions, write what changed."""
+        rep = StepReport(time=self.clock.now())
+        with self.lock:
+            if self._swapping and not force:
+                rep.skipped = "swap in progress"
+                return rep
+            t0 = time.perf_counter()
+            try:
+                self.telemetry.set_service_ids(r.service_id for r in self.registry.services())
+                self.telemetry.poll()
+            except Exception as e:  # a switch down mid-poll: decide on what we have
+                log.warning("telemetry: %s", e)
+            t1 = time.perf_counter()
+            self.decisions = self.decide()
+            rep.decide_s = time.perf_counter() - t1
+            self._versioned = self.versioned_entries(self.version, self.decisions)
+            rep.written, rep.per_switch = self._push_all()
+            rep.total_s = time.perf_counter() - t0
+        self.steps.append(rep)
+        del self.steps[:-1000]
+        return rep
+
+    def refresh(self) -> int:
+        """Recompose the intent from the last decisions (registry or routing changed) and write
+        the difference now, without waiting for the next interval."""
+        with self.lock:
+            self._versioned = self.versioned_entries(self.version, self.decisions)
+            n, _ = self._push_all()
+            return n
+
+    def _push_all(self) -> tuple[int, dict[str, int]]:
+        total, per = 0, {}
+        for name, conn in self.connections.items():
+            if conn.state != "ready":
+                continue
+            want = self.intent_for(name)
+            held = self.held.get(name)
+            if held is None:
+                d = conn.sync(want)
+            else:
+                d = diff(held.entries, want.entries, _reg_values(held), want.registers)
+                if len(d):
+                    conn.write_diff(d)
+            self.held[name] = want
+            per[name] = len(d)
+            total += len(d)
+        return total, per
+
+    # -- routing faults --------------------------------------------------------------------
+    def link_down(self, a: str, b: str) -> int:
+        """Recompute routes and paths without the link a-b; returns entries written."""
+        from controlplane.routing import RoutingPlan
+
+        with self.lock:
+            self.down_links.add(frozenset((a, b)))
+            self.plan = RoutingPlan(self.net, down_links=frozenset(self.down_links))
+            self._event("link %s-%s down: routes and paths recomputed", a, b)
+            self.decisions = self.decide()
+            return self.refresh()
+
+    def link_up(self, a: str, b: str) -> int:
+        from controlplane.routing import RoutingPlan
+
+        with self.lock:
+            self.down_links.discard(frozenset((a, b)))
+            self.plan = RoutingPlan(self.net, down_links=frozenset(self.down_links))
+            self._event("link %s-%s up", a, b)
+            self.decisions = self.decide()
+            return self.refresh()
+
+    # -- policy swap -----------------------------------------------------------------------
+    def drain_seconds(self) -> float:
+        """Upper bound on a packet's time in the network: the slowest path's delay plus a full
+        queue at every hop, times two (request and the reply's return are not versioned, but
+        the margin is cheap), at least 10 ms."""
+        worst = 0.0
+        for link in self.net.links:
+            q = link.queue_packets * 1500 * 8 / link.rate_bps
+            worst = max(worst, link.delay_us * 1e-6 + q)
+        hops = max(1, len(self.net.switches) - 1)
+        return max(0.01, 2 * worst * min(hops, 16))
+
+    def swap(self, policy: str, *, drain_s: float | None = None) -> SwapReport:
+        """Swap to ``policy`` (a name or checkpoint path) hitlessly; raises SwapError with the
+        old version still serving if anything fails before the flip."""
+        with self.lock:
+            if self._swapping:
+                raise SwapError("a swap is already in progress")
+            not_ready = [n for n, c in self.connections.items() if c.state != "ready"]
+            if not_ready:
+                raise SwapError(f"switches not ready: {', '.join(not_ready)}")
+            self._swapping = True
+            try:
+                adapter = self._load_policy(policy)
+                old_v, new_v = self.version, next_version(self.version)
+                decisions = self.decide(adapter)
+                new_entries = self.versioned_entries(new_v, decisions)
+                old_entries = {n: list(v) for n, v in self._versioned.items()}
+                swap_id = self.store.swap_begin(old_v, new_v, self.policy_name, policy)
+                clients = {n: c.client for n, c in self.connections.items()}
+                try:
+                    rep = hitless_swap(
+                        clients,
+                        self.ingress_gateways,
+                        old_entries,
+                        new_entries,
+                        old_v,
+                        new_v,
+                        drain_s=self.drain_seconds() if drain_s is None else drain_s,
+                        sleep=self.clock.sleep,
+                        on_stage=lambda s: self._swap_stage(
+                            swap_id, s, new_v, policy, adapter, decisions, new_entries
+                        ),
+                    )
+                except SwapError as e:
+                    self.store.swap_stage(swap_id, "rolled_back", str(e))
+                    self._event("swap to %s failed, version %d still serving: %s", policy, old_v, e)
+                    raise
+                self.swap_history.append(
+                    {
+                        "time": self.clock.now(),
+                        "from": rep.old_version,
+                        "to": rep.new_version,
+                        "policy": policy,
+                        "seconds": rep.seconds,
+                        "entries": rep.entries_written,
+                    }
+                )
+                self._event(
+                    "swapped to %s: version %d -> %d, %d entries in %.3f s",
+                    policy,
+                    old_v,
+                    new_v,
+                    rep.entries_written,
+                    rep.seconds,
+                )
+                return rep
+            finally:
+                self._swapping = False
+
+    def _swap_stage(self, swap_id, stage, new_v, policy, adapter, decisions, new_entries) -> None:
+        if stage == "flipped":
+            # From here the new version serves: the controller's intent follows it.
+            self.version, self.policy_name, self.adapter = new_v, policy, adapter
+            self.decisions, self._versioned = decisions, new_entries
+            for name in self.connections:
+                self.held[name] = self.intent_for(name)
+            self.store.set(policy=policy, version=new_v)
+        self.store.swap_stage(swap_id, stage)
+
+    # -- recovery --------------------------------------------------------------------------
+    def recover(self) -> str:
+        """Finish or undo a swap a previous controller was killed in; returns what it did.
+
+        The journal names the versions; the ingress gateways' registers say whether the flip
+        happened. If any gateway runs the new version, the swap is finished (all gateways moved
+        to it; the old version's entries are removed by the reconcile); otherwise it is undone
+        (the new version's partial entries are removed). Either way the reconcile that follows
+        (:meth:`step`) deletes every entry of a version the intent no longer has."""
+        rec = self.store.pending_swap()
+        if rec is None:
+            return "nothing to recover"
+        seen = set()
+        for gw in self.ingress_gateways:
+            conn = self.connections[gw]
+            if conn.state == "ready":
+                seen.add(conn.client.read_register(VERSION_REGISTER, 0).get(0))
+        if rec.new_version in seen:
+            self.version, self.policy_name = rec.new_version, rec.new_policy
+            what = f"finished swap {rec.old_version} -> {rec.new_version} ({rec.new_policy})"
+        else:
+            self.version, self.policy_name = rec.old_version, rec.old_policy
+            what = f"undid swap {rec.old_version} -> {rec.new_version}; {rec.old_policy} serves"
+        self.adapter = self._load_policy(self.policy_name)
+        self.held.clear()  # the next step reconciles every switch against the intent
+        self.store.set(policy=self.policy_name, version=self.version)
+        self.store.swap_stage(rec.id, "recovered", what)
+        self._event("recovery: %s", what)
+        return what
+
+    # -- AISID lifecycle beyond the registry ---------------------------------------------------
+    def migrate(self, service: str, site: str, nodes: list[int] | tuple[int, ...] = ()) -> Any:
+        """Move a service to other nodes or another site.
+
+        New flows go to the new place at once (classification and node weights follow the
+        registry); flows already on a node stay there, because the egress gateway keeps each
+        flow on its node (``egw.flow_node``) and the old nodes stay in its address table. A
+        move to another site changes the site of new requests; packets already in flight carry
+        their version and reach the old site, which still serves them."""
+        with self.lock:
+            self.registry.migrate(service, site, nodes=tuple(nodes))
+            self.decisions = self.decide()
+            n = self.refresh()
+            rec = self.registry.finish_migration(service)
+            self._event("migrated %s to %s nodes %s (%d writes)", service, site, list(nodes), n)
+            return rec
+
+    def paths(self) -> dict[str, Any]:
+        """Per (ingress gateway, site): the SRv6 paths and the split in force."""
+        out: dict[str, Any] = {}
+        from controlplane.schedulers import resolve_paths
+
+        splits = getattr(self.decisions, "path_split", {}) or {}
+        for (gw, site_id), choice in sorted(splits.items()):
+            used, paths = resolve_paths(self.plan, gw, site_id, choice)
+            out[f"{gw}->{self.net.site(site_id).name}"] = {
+                "paths": [p.to_dict() for p in paths],
+                "split": list(used.ratios),
+            }
+        return out
+
+    # -- status ----------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        switches = {}
+        for name, c in self.connections.items():
+            held = self.held.get(name)
+            switches[name] = {
+                "role": self.net.switch(name).role,
+                "address": self.net.switch(name).address,
+                "state": c.state,
+                "entries": held.tables() if held else {},
+            }
+        return {
+            "network": self.net.name,
+            "policy": self.policy_name,
+            "version": self.version,
+            "swaps": len(self.swap_history),
+            "switches": switches,
+            "down_links": sorted(sorted(x) for x in self.down_links),
+        }
+
+
+def _reg_values(it: SwitchIntent) -> dict[tuple[str, int], int]:
+    return {k: r.value for k, r in it.registers.items()}
+
+
+__all__ = ["Controller", "StepReport", "SwapError", "Diff"]
