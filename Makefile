@@ -5,7 +5,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.cpn-p4-setup
 # Debian packages used by the emulated networks and the sample-pcap checks (installed when root).
-APT_PACKAGES ?= iproute2 tshark
+# mininet: hosts, veth links and namespaces of `make demo-mininet` and tests/topo/test_mininet.py
+# (its own switches are not used: P4 switches are the project's; OVS comes as a recommendation).
+APT_PACKAGES ?= iproute2 tshark mininet chromium
 P4SRC := $(wildcard p4src/*.p4)
 BUILD := build
 JSONS := $(patsubst p4src/%.p4,$(BUILD)/%.json,$(P4SRC))
@@ -26,7 +28,7 @@ P4FLAGS ?=
 P4C_FLAGS := $(strip --arch v1model --std p4-16 -I p4src/include $(P4FLAGS))
 PYTEST_ARGS ?=
 
-.PHONY: setup build test demo bench lint clean
+.PHONY: setup build test demo demo-mininet bench lint clean
 
 setup: $(STAMP)
 
@@ -57,6 +59,11 @@ test: build
 
 demo: build
 	$(BIN)/python -m p4target.demo
+
+# The Mininet way (root): line4 plus a DNS host, AISID and DNS requests, Base1 -> Base2 swap.
+demo-mininet: build
+	$(BIN)/python -m topo.mininet run --network controlplane/examples/line4.json --add-dns \
+	  --mode mixed --requests 20 --policy base1 --swap-to base2 --seed 0
 
 bench: build
 	@for b in bench/*.py; do $(BIN)/python $$b || exit 1; done

@@ -99,6 +99,7 @@ class Controller:
         self.decisions: Any = None
         self._versioned: dict[str, list[TableEntry]] = {}
         self._swapping = False
+        self.swap_threads = 1  # >1: prepare that many switches at once (hitless_swap threads)
         self.swap_history: list[dict[str, Any]] = []
         self.steps: list[StepReport] = []
         self.telemetry = self._make_telemetry()
@@ -137,8 +138,21 @@ class Controller:
             self.wait_ready(self.connect_timeout_s)
         self._register_initial_services()
         self.recover()
-        self.step(force=True)
+        rep = self.step(force=True)
         self.store.set(policy=self.policy_name, version=self.version)
+        per = ", ".join(
+            f"{n} {c.state} pipeline {c.last_pipeline or '-'} {rep.per_switch.get(n, 0)} writes"
+            for n, c in self.connections.items()
+        )
+        kept = all(c.last_pipeline == "kept" for c in self.connections.values())
+        what = (
+            "reconciled with the switches' state, nothing written"
+            if kept and not rep.written
+            else f"{rep.written} writes"
+        )
+        self._event(
+            "started: policy %s version %d, %s (%s)", self.policy_name, self.version, what, per
+        )
 
     def wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
@@ -146,8 +160,12 @@ class Controller:
             if all(c.state == "ready" for c in self.connections.values()):
                 return
             time.sleep(0.01)
-        down = [n for n, c in self.connections.items() if c.state != "ready"]
-        raise TimeoutError(f"switches not ready after {timeout_s} s: {', '.join(down)}")
+        down = [
+            f"{n} at {c.desc.address} ({c.state}: {c.last_error or 'no answer'})"
+            for n, c in self.connections.items()
+            if c.state != "ready"
+        ]
+        raise TimeoutError(f"switches not ready after {timeout_s} s: {'; '.join(down)}")
 
     def stop(self) -> None:
         for c in self.connections.values():
@@ -209,9 +227,9 @@ class Controller:
     def view(self) -> Any:
         """What the policy sees: the registered services and the last telemetry snapshot.
 
-        A service is registered at one site (its home: where transport-only policies and a
-        rejected orchestration keep it); site-choosing policies may serve it at any site, every
-        site's nodes hosting every provided service as in the AISID paper's evaluation."""
+        A service is registered at its home site (where transport-only policies and a rejected
+        orchestration keep it) and may be provided at other sites too (``replicas``):
+        site-choosing policies pick among those sites."""
         from controlplane.schedulers import ControlView, ServiceView
 
         services = [
@@ -222,6 +240,7 @@ class Controller:
                 name=r.name,
                 traffic_class=r.traffic_class,
                 deadline_us=r.deadline_us,
+                sites=tuple(self.net.site(x).site_id for x in r.sites),
             )
             for r in self.registry.services()
         ]
@@ -236,8 +255,11 @@ class Controller:
     def step(self, *, force: bool = False) -> StepReport:
         """One control interval: telemetry, decisions, write what changed."""
         rep = StepReport(time=self.clock.now())
-        with self.lock:
-            if self._swapping and not force:
+        if not self._acquire_unless_swapping(force):
+            rep.skipped = "swap in progress"
+            return rep
+        try:
+            if self._swapping and not force:  # a swap of this thread (its drain runs the net)
                 rep.skipped = "swap in progress"
                 return rep
             t0 = time.perf_counter()
@@ -252,14 +274,31 @@ class Controller:
             self._versioned = self.versioned_entries(self.version, self.decisions)
             rep.written, rep.per_switch = self._push_all()
             rep.total_s = time.perf_counter() - t0
+        finally:
+            self.lock.release()
         self.steps.append(rep)
         del self.steps[:-1000]
         return rep
 
+    def _acquire_unless_swapping(self, force: bool) -> bool:
+        """Take the lock; False (not taken) when a swap of another thread holds it. A swap's
+        drain waits for the clock, and with a virtual clock the thread that moves the clock on
+        may be the one calling :meth:`step` from a network callback: blocking here would
+        deadlock, so the interval is skipped (the swap installs fresh decisions anyway)."""
+        if force:
+            self.lock.acquire()
+            return True
+        while not self.lock.acquire(timeout=0.05):
+            if self._swapping:
+                return False
+        return True
+
     def refresh(self) -> int:
-        """Recompose the intent from the last decisions (registry or routing changed) and write
-        the difference now, without waiting for the next interval."""
+        """Decide again on the last telemetry (the registry or routing changed: a new service
+        needs its site and nodes, a decommissioned one loses them), recompose the intent and
+        write the difference now, without waiting for the next interval."""
         with self.lock:
+            self.decisions = self.decide()
             self._versioned = self.versioned_entries(self.version, self.decisions)
             n, _ = self._push_all()
             return n
@@ -344,6 +383,7 @@ class Controller:
                         new_v,
                         drain_s=self.drain_seconds() if drain_s is None else drain_s,
                         sleep=self.clock.sleep,
+                        threads=self.swap_threads,
                         on_stage=lambda s: self._swap_stage(
                             swap_id, s, new_v, policy, adapter, decisions, new_entries
                         ),
@@ -352,6 +392,9 @@ class Controller:
                     self.store.swap_stage(swap_id, "rolled_back", str(e))
                     self._event("swap to %s failed, version %d still serving: %s", policy, old_v, e)
                     raise
+                for name in rep.cleanup_failed:
+                    self.held.pop(name, None)  # the next step reads it back and removes v
+                    self._event("%s kept entries of version %d: re-synced next step", name, old_v)
                 self.swap_history.append(
                     {
                         "time": self.clock.now(),
@@ -390,8 +433,9 @@ class Controller:
 
         The journal names the versions; the ingress gateways' registers say whether the flip
         happened. If any gateway runs the new version, the swap is finished (all gateways moved
-        to it; the old version's entries are removed by the reconcile); otherwise it is undone
-        (the new version's partial entries are removed). Either way the reconcile that follows
+        to it, then a drain time for the requests stamped with the old version, whose entries
+        the reconcile then removes); otherwise it is undone (the new version's partial entries
+        are removed: no request carries it). Either way the reconcile that follows
         (:meth:`step`) deletes every entry of a version the intent no longer has."""
         rec = self.store.pending_swap()
         if rec is None:
@@ -403,6 +447,16 @@ class Controller:
                 seen.add(conn.client.read_register(VERSION_REGISTER, 0).get(0))
         if rec.new_version in seen:
             self.version, self.policy_name = rec.new_version, rec.new_policy
+            # Every gateway to the new version (complete everywhere: the flip follows the
+            # prepare), then let the requests stamped with the old one arrive before the
+            # reconcile deletes it.
+            for gw in self.ingress_gateways:
+                conn = self.connections[gw]
+                if conn.state == "ready":
+                    conn.client.write(
+                        [("modify", RegisterValue(VERSION_REGISTER, 0, self.version))]
+                    )
+            self.clock.sleep(self.drain_seconds())
             what = f"finished swap {rec.old_version} -> {rec.new_version} ({rec.new_policy})"
         else:
             self.version, self.policy_name = rec.old_version, rec.old_policy
@@ -415,18 +469,92 @@ class Controller:
         return what
 
     # -- AISID lifecycle beyond the registry ---------------------------------------------------
-    def migrate(self, service: str, site: str, nodes: list[int] | tuple[int, ...] = ()) -> Any:
-        """Move a service to other nodes or another site.
-
-        New flows go to the new place at once (classification and node weights follow the
-        registry); flows already on a node stay there, because the egress gateway keeps each
-        flow on its node (``egw.flow_node``) and the old nodes stay in its address table. A
-        move to another site changes the site of new requests; packets already in flight carry
-        their version and reach the old site, which still serves them."""
+    def register(
+        self,
+        name: str,
+        aisid: str,
+        site: str,
+        nodes: list[int] | tuple[int, ...] = (),
+        *,
+        traffic_class: int | None = None,
+        deadline_us: int | None = None,
+        replicas: list[str] | tuple[str, ...] = (),
+    ) -> tuple[Any, int]:
+        """Register a service and install it now (a site decision and its classification on
+        the gateways); returns (record, entries written). A refused AISID, name, site or node
+        raises RegistryError before anything changes; a write the switches refuse takes the
+        service out again and re-raises."""
         with self.lock:
-            self.registry.migrate(service, site, nodes=tuple(nodes))
-            self.decisions = self.decide()
+            rec = self.registry.register(
+                name,
+                aisid,
+                site,
+                tuple(nodes),
+                traffic_class=traffic_class,
+                deadline_us=deadline_us,
+                replicas=tuple(replicas),
+            )
+            try:
+                n = self.refresh()
+            except Exception as e:
+                self.registry.decommission(rec.name)
+                self._try_refresh()
+                self._event("register %s refused by the switches, taken out again: %s", name, e)
+                raise
+            self._event(
+                "registered %s (%s) at %s nodes %s, service id %d (%d writes)",
+                rec.name, rec.aisid, rec.site, list(rec.nodes) or "all", rec.service_id, n,
+            )  # fmt: skip
+            return rec, n
+
+    def decommission(self, service: str) -> tuple[Any, int]:
+        """Take a service out: its classification leaves the gateways (later requests are
+        punted as unknown), its id is free again; returns (record, entries written)."""
+        with self.lock:
+            rec = self.registry.decommission(service)
             n = self.refresh()
+            self._event("decommissioned %s (%s), service id %d free (%d writes)",
+                        rec.name, rec.aisid, rec.service_id, n)  # fmt: skip
+            return rec, n
+
+    def _try_refresh(self) -> None:
+        try:
+            self.refresh()
+        except Exception as e:  # noqa: BLE001 - the next interval retries
+            log.error("refresh after a failed change: %s", e)
+
+    def migrate(
+        self,
+        service: str,
+        site: str,
+        nodes: list[int] | tuple[int, ...] = (),
+        replicas: list[str] | None = None,
+    ) -> Any:
+        """Move a service to other nodes or another site, losing nothing.
+
+        Within a site, new flows go to the new nodes at once (node weights follow the
+        registry) and flows already on a node stay there: the egress gateway keeps each flow on
+        its node (``egw.flow_node``) and the old nodes stay in its address table. A move that
+        changes the sites providing the service is a policy re-version (:meth:`swap` to the
+        same policy): the new placement is installed as version v+1 and packets already on
+        their way, which carry v, still find v's node entries at the old site."""
+        with self.lock:
+            before = self.registry.query(service)
+            rec = self.registry.migrate(service, site, nodes=tuple(nodes), replicas=replicas)
+            try:
+                if before is not None and set(before.sites) != set(rec.sites):
+                    rep = self.swap(self.policy_name)
+                    n = rep.entries_written + rep.entries_deleted
+                else:
+                    self.decisions = self.decide()
+                    n = self.refresh()
+            except SwapError:
+                # the old version still serves the old placement: put the registry back
+                self.registry.finish_migration(service)
+                if before is not None:
+                    self.registry.migrate(service, before.site, before.nodes, list(before.replicas))
+                    self.registry.finish_migration(service)
+                raise
             rec = self.registry.finish_migration(service)
             self._event("migrated %s to %s nodes %s (%d writes)", service, site, list(nodes), n)
             return rec

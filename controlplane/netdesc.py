@@ -138,6 +138,7 @@ class ServiceDesc:
     nodes: list[int] = field(default_factory=list)  # node ids at that site (empty: all)
     traffic_class: int = 0  # 0 best effort, 1 deterministic
     deadline_us: int = 0
+    replicas: list[str] = field(default_factory=list)  # other sites that also provide it
 
 
 @dataclass

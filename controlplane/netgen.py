@@ -39,7 +39,9 @@ and the larger delay when the two directions differ) unless ``link_rate_bps`` /
 Services: ``services`` AISIDs in ``aisid_prefix``, service ``i`` (from 1) named ``svc<i>`` with
 Object ``i``, Function ``1 + (i-1) % 4``, Method 1 and a Performance (latency budget) drawn from
 100 ms, 200 ms, 500 ms and 1 s; with two or more services the last one is deterministic
-(Performance 20 = 2 ms, traffic class 1). Services go to sites round robin. CQF is on no port.
+(Performance 20 = 2 ms, traffic class 1). Services go to sites round robin (the home site), and
+each is also provided by the next ``sites_per_service - 1`` sites (replicas), so that
+site-choosing schedulers have a choice. CQF is on no port.
 """
 
 from __future__ import annotations
@@ -172,6 +174,7 @@ def generate(
     devices: list[str] | None = None,
     aisid_prefix: str = "2001:db8:a15::/64",
     services: int = 10,
+    sites_per_service: int = 2,
 ) -> NetworkDescription:
     """A validated network description of ``topology`` (see the module docstring)."""
     if not 1 <= nodes_per_site <= 255:
@@ -283,6 +286,10 @@ def generate(
                 name=f"svc{i}",
                 aisid=aisid.address,
                 site=sites[(i - 1) % len(sites)].name,
+                replicas=[
+                    sites[(i - 1 + k) % len(sites)].name
+                    for k in range(1, min(max(sites_per_service, 1), len(sites)))
+                ],
                 traffic_class=int(TrafficClass.DETERMINISTIC if det else TrafficClass.BEST_EFFORT),
                 deadline_us=aisid.latency_budget_us or 0,
             )
@@ -360,6 +367,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nodes-per-site", type=int, default=4)
     ap.add_argument("--hosts-per-ingress", type=int, default=1)
     ap.add_argument("--services", type=int, default=10)
+    ap.add_argument(
+        "--sites-per-service", type=int, default=2, help="sites providing each service (>= 1)"
+    )
     ap.add_argument("--tflops-total", type=float, default=10000.0)
     ap.add_argument("--link-rate-bps", type=float, help="override every link's rate")
     ap.add_argument("--link-delay-us", type=float, help="override every link's delay")
@@ -386,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
             devices=args.devices,
             aisid_prefix=args.aisid_prefix,
             services=args.services,
+            sites_per_service=args.sites_per_service,
         )
     except (ValueError, OSError, KeyError) as e:
         print(f"error: {e}", file=sys.stderr)

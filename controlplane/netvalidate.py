@@ -609,6 +609,11 @@ def _check_services(nd: NetworkDescription, ctx: _Ctx) -> None:
         for j, n in enumerate(svc.nodes):
             if n not in ids:
                 ctx.fail(f"{path}.nodes[{j}]", f"site {site.name!r} has no node {n}")
+        for j, r in enumerate(svc.replicas):
+            if not any(s.name == r for s in nd.sites):
+                ctx.fail(f"{path}.replicas[{j}]", f"{r!r} is not a site")
+            if r == site.name or svc.replicas.index(r) != j:
+                ctx.fail(f"{path}.replicas[{j}]", f"site {r!r} is given twice")
 
 
 def _check_cqf(nd: NetworkDescription, ctx: _Ctx, sw_path: dict[str, str]) -> None:

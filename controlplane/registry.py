@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS services (
   deadline_us INTEGER NOT NULL,
   site TEXT NOT NULL, site_id INTEGER NOT NULL, nodes TEXT NOT NULL,
   previous_site TEXT, previous_nodes TEXT,
+  replicas TEXT NOT NULL DEFAULT '[]',
   state TEXT NOT NULL CHECK (state IN ('active', 'migrating', 'decommissioned')),
   version INTEGER NOT NULL,
   created REAL NOT NULL, updated REAL NOT NULL
@@ -107,6 +108,12 @@ class ServiceRecord:
     version: int  # bumped by every change
     created: float  # seconds since the epoch
     updated: float
+    replicas: tuple[str, ...] = ()  # other sites that also provide it
+
+    @property
+    def sites(self) -> tuple[str, ...]:
+        """Every site that provides the service: its home site first, then the replicas."""
+        return (self.site, *self.replicas)
 
     @property
     def aisid_value(self) -> AISID:
@@ -175,6 +182,11 @@ class AisidRegistry:
             for stmt in _SCHEMA.split(";"):
                 if stmt.strip():
                     self._db.execute(stmt)
+            cols = {r[1] for r in self._db.execute("PRAGMA table_info(services)")}
+            if "replicas" not in cols:  # a registry file from before replicas existed
+                self._db.execute(
+                    "ALTER TABLE services ADD COLUMN replicas TEXT NOT NULL DEFAULT '[]'"
+                )
 
     def close(self) -> None:
         with self._lock:
@@ -221,6 +233,15 @@ class AisidRegistry:
             f"{a.address} is not in any AISID prefix of the network "
             f"({', '.join(prefixes) or 'none configured'})",
         )
+
+    def _replicas(self, home: SiteDesc, replicas: Iterable[str | int]) -> list[str]:
+        out: list[str] = []
+        for x in replicas:
+            s = self._site(x)
+            if s.name == home.name or s.name in out:
+                raise RegistryError("replicas", f"site {s.name} given twice (home {home.name})")
+            out.append(s.name)
+        return out
 
     def _site(self, site: str | int) -> SiteDesc:
         try:
@@ -279,6 +300,7 @@ class AisidRegistry:
             version=r["version"],
             created=r["created"],
             updated=r["updated"],
+            replicas=tuple(json.loads(r["replicas"])),
         )
 
     def _find(self, key: AISID | str | int, *, live: bool = True) -> sqlite3.Row | None:
@@ -324,13 +346,16 @@ class AisidRegistry:
         nodes: Iterable[int] = (),
         traffic_class: int | None = None,
         deadline_us: int | None = None,
+        replicas: Iterable[str | int] = (),
     ) -> ServiceRecord:
-        """Register a service at ``site`` (on ``nodes``, empty: all); refuses an invalid or
-        duplicate AISID or name with :class:`RegistryError`."""
+        """Register a service at ``site`` (on ``nodes``, empty: all), also provided at the
+        ``replicas`` sites (all their nodes); refuses an invalid or duplicate AISID or name
+        with :class:`RegistryError`."""
         name = self._name(name)
         a = self._check_aisid(aisid)
         s = self._site(site)
         node_ids = self._nodes(s, nodes)
+        reps = self._replicas(s, replicas)
         tc = default_traffic_class(a.performance) if traffic_class is None else traffic_class
         if isinstance(tc, bool) or tc not in (0, 1):
             raise RegistryError(
@@ -352,45 +377,63 @@ class AisidRegistry:
             t = self._now()
             cur = db.execute(
                 "INSERT INTO services (name, aisid, prefix, object, function, method, performance,"
-                " service_id, traffic_class, deadline_us, site, site_id, nodes, state, version,"
-                " created, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'active',1,?,?)",
+                " service_id, traffic_class, deadline_us, site, site_id, nodes, replicas, state,"
+                " version, created, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'active',1,?,?)",
                 (
                     name, a.address, str(a.prefix_network), a.object, a.function, a.method,
-                    a.performance, sid, tc, dl, s.name, s.site_id, json.dumps(node_ids), t, t,
+                    a.performance, sid, tc, dl, s.name, s.site_id, json.dumps(node_ids),
+                    json.dumps(reps), t, t,
                 ),
             )  # fmt: skip
             rec = self._record(
                 db.execute("SELECT * FROM services WHERE row = ?", (cur.lastrowid,)).fetchone()
             )
-            self._log("register", cur.lastrowid, rec, {"site": s.name, "nodes": list(node_ids)})
+            self._log(
+                "register",
+                cur.lastrowid,
+                rec,
+                {"site": s.name, "nodes": list(node_ids), "replicas": list(reps)},
+            )
         return rec
 
     def migrate(
-        self, aisid_or_name: AISID | str | int, site: str | int, nodes: Iterable[int] = ()
+        self,
+        aisid_or_name: AISID | str | int,
+        site: str | int,
+        nodes: Iterable[int] = (),
+        replicas: Iterable[str | int] | None = None,
     ) -> ServiceRecord:
-        """Move a service to ``site``/``nodes``; the old placement stays in the record
+        """Move a service to ``site``/``nodes`` (``replicas``: the other sites providing it;
+        None keeps them, less the new home); the old placement stays in the record
         (``previous_site``/``previous_nodes``, state ``migrating``) until
         :meth:`finish_migration`, so that flows in progress can finish there."""
         s = self._site(site)
         node_ids = self._nodes(s, nodes)
         with self._tx() as db:
             r = self._live_row(aisid_or_name)
+            if replicas is None:
+                replicas = [x for x in json.loads(r["replicas"]) if x != s.name]
+            reps = self._replicas(s, replicas)
             if r["state"] == "migrating":
                 raise RegistryError(
                     "state",
                     f"service {r['name']!r} is still migrating from {r['previous_site']}; "
                     "finish_migration first",
                 )
-            if r["site"] == s.name and tuple(json.loads(r["nodes"])) == node_ids:
+            if (
+                r["site"] == s.name
+                and tuple(json.loads(r["nodes"])) == node_ids
+                and json.loads(r["replicas"]) == reps
+            ):
                 raise RegistryError(
                     "site",
                     f"service {r['name']!r} is already at {s.name} on nodes {list(node_ids) or 'all'}",
                 )
             db.execute(
                 "UPDATE services SET previous_site = site, previous_nodes = nodes, site = ?,"
-                " site_id = ?, nodes = ?, state = 'migrating', version = version + 1, updated = ?"
-                " WHERE row = ?",
-                (s.name, s.site_id, json.dumps(node_ids), self._now(), r["row"]),
+                " site_id = ?, nodes = ?, replicas = ?, state = 'migrating',"
+                " version = version + 1, updated = ? WHERE row = ?",
+                (s.name, s.site_id, json.dumps(node_ids), json.dumps(reps), self._now(), r["row"]),
             )
             rec = self._record(
                 db.execute("SELECT * FROM services WHERE row = ?", (r["row"],)).fetchone()
@@ -456,6 +499,7 @@ class AisidRegistry:
                     svc.nodes,
                     traffic_class=svc.traffic_class,
                     deadline_us=svc.deadline_us or None,
+                    replicas=svc.replicas,
                 )
             )
         return out

@@ -295,9 +295,11 @@ class SchedulerAdapter:
         return site
 
     def node_weights(self, view: ControlView, d: Decisions) -> None:
-        """WLC weights for every (site, service) that may receive the service's requests."""
+        """WLC weights for every (site, service) that may receive the service's requests: every
+        site that may serve it, chosen this interval or not, so that a site change between two
+        intervals leaves requests already on their way to the old site a node to go to."""
         for svc in view.services:
-            sites = {svc.site_id}
+            sites = {svc.site_id} | (set(svc.sites) or {s.site_id for s in view.net.sites})
             for (sw, sid), site_id in d.service_site.items():
                 if sid != svc.service_id:
                     continue

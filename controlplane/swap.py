@@ -8,8 +8,9 @@ the tag. So a swap is:
    ``DATAPLANE_ATOMIC`` per batch where the target has it, else ``ROLLBACK_ON_ERROR``). Any
    failure deletes what was written and raises :class:`SwapError`: version v keeps serving.
 2. **flip**: write ``active_policy_version[0] = v+1`` on every ingress gateway. A failed flip
-   writes v back on the gateways already flipped and removes v+1 (both versions were complete
-   everywhere, so packets of either version were handled by one version end to end).
+   writes v back on the gateways already flipped, waits ``drain_s`` for the requests they
+   stamped v+1 meanwhile, and removes v+1 (both versions were complete everywhere, so packets
+   of either version were handled by one version end to end).
 3. **drain**: wait until no packet can carry v: the longest path's propagation, transmission and
    queueing time (``drain_s``), measured on the controller's clock (a virtual clock lets the
    emulated network run meanwhile).
@@ -57,6 +58,7 @@ class SwapReport:
     cleanup_s: float = 0.0
     atomicity: str = ""
     stages: list[str] = field(default_factory=list)
+    cleanup_failed: list[str] = field(default_factory=list)  # switches that kept some of v
 
     @property
     def seconds(self) -> float:
@@ -108,21 +110,35 @@ def hitless_swap(
     on_stage: Callable[[str], None] | None = None,
     atomicity: str = "DATAPLANE_ATOMIC",
     now: Callable[[], float] = time.perf_counter,
+    threads: int = 1,
 ) -> SwapReport:
     """Run the four stages above; raises :class:`SwapError` (after undoing) on a failure
-    before the flip completes. ``on_stage`` is called with "prepared", "flipped", "done"."""
+    before the flip completes. ``on_stage`` is called with "prepared", "flipped", "done".
+    ``threads`` > 1 prepares that many switches at once (one batch per switch each)."""
     rep = SwapReport(old_version, new_version)
     stage = on_stage or (lambda s: None)
 
     # 1. prepare --------------------------------------------------------------------------
     t0 = now()
     written: dict[str, Sequence[TableEntry]] = {}
+    name = ""
     try:
-        for name, entries in new_entries.items():
+        for name, entries in new_entries.items():  # nothing is written unless all are right
             _check_version(entries, new_version)
-            written[name] = entries  # before the write: a split batch may land in part
-            rep.atomicity = write_batched(clients[name], "insert", entries, atomicity=atomicity)
-            rep.entries_written += len(entries)
+            if name not in clients:
+                raise KeyError(f"no P4Runtime client for switch {name}")
+        if threads > 1 and len(new_entries) > 1:
+            rep.atomicity = _prepare_parallel(clients, new_entries, atomicity, threads, written)
+        else:
+            for name, entries in new_entries.items():
+                written[name] = entries  # before the write: a split batch may land in part
+                rep.atomicity = write_batched(clients[name], "insert", entries, atomicity=atomicity)
+        rep.entries_written = sum(len(e) for e in new_entries.values())
+    except _PrepareFailed as e:
+        _undo(clients, written)
+        raise SwapError(f"preparing version {new_version} failed on {e.name}: {e.cause}") from (
+            e.cause
+        )
     except (WriteError, SwitchUnavailable, KeyError, ValueError) as e:
         _undo(clients, written)
         raise SwapError(f"preparing version {new_version} failed on {name}: {e}") from e
@@ -141,11 +157,13 @@ def hitless_swap(
             )
             flipped.append(gw)
     except (WriteError, SwitchUnavailable) as e:
-        for gw in flipped:
+        for back in flipped:
             try:
-                clients[gw].write([("modify", RegisterValue(VERSION_REGISTER, 0, old_version))])
+                clients[back].write([("modify", RegisterValue(VERSION_REGISTER, 0, old_version))])
             except (WriteError, SwitchUnavailable) as e2:  # pragma: no cover - double fault
-                log.error("could not write version %d back on %s: %s", old_version, gw, e2)
+                log.error("could not write version %d back on %s: %s", old_version, back, e2)
+        if flipped:
+            sleep(drain_s)  # requests the flipped gateways stamped v+1 are still on their way
         _undo(clients, written)
         raise SwapError(f"flipping to version {new_version} failed on {gw}: {e}") from e
     rep.flip_s = now() - t1
@@ -164,12 +182,48 @@ def hitless_swap(
             write_batched(clients[name], "delete", entries, atomicity="CONTINUE_ON_ERROR")
             rep.entries_deleted += len(entries)
         except (WriteError, SwitchUnavailable) as e:
-            # Leftover v entries are harmless (no packet carries v); the next sync removes them.
+            # Leftover v entries are harmless (no packet carries v); the caller re-syncs the
+            # switches named in cleanup_failed (read, diff, delete what is left).
+            rep.cleanup_failed.append(name)
             log.warning("deleting version %d on %s: %s", old_version, name, e)
     rep.cleanup_s = now() - t3
     rep.stages.append("done")
     stage("done")
     return rep
+
+
+class _PrepareFailed(Exception):
+    def __init__(self, name: str, cause: BaseException) -> None:
+        super().__init__(name)
+        self.name, self.cause = name, cause
+
+
+def _prepare_parallel(
+    clients: Mapping[str, P4RuntimeClient],
+    new_entries: Mapping[str, Sequence[TableEntry]],
+    atomicity: str,
+    threads: int,
+    written: dict[str, Sequence[TableEntry]],
+) -> str:
+    """Write every switch's batch from a pool of ``threads``; every switch tried is recorded in
+    ``written`` (for the undo); the first failure, in switch order, raises _PrepareFailed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    written.update(new_entries)
+    with ThreadPoolExecutor(max_workers=min(threads, len(new_entries))) as pool:
+        futures = {
+            n: pool.submit(write_batched, clients[n], "insert", e, atomicity=atomicity)
+            for n, e in new_entries.items()
+        }
+    used = atomicity
+    for n, f in futures.items():
+        exc = f.exception()
+        if exc is not None:
+            if isinstance(exc, WriteError | SwitchUnavailable | ValueError):
+                raise _PrepareFailed(n, exc)
+            raise exc
+        used = f.result()
+    return used
 
 
 def _check_version(entries: Sequence[TableEntry], version: int) -> None:

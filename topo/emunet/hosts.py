@@ -22,6 +22,7 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Packet, Raw
 
 from p4target.switch import VirtualClock
+from traces.appproto import accounted_size
 
 from .links import Link
 
@@ -136,7 +137,8 @@ class HostPort:
         clock = link.clock
         now = clock.now()
         start = max(now, self.busy_until)
-        done = start + (len(data) * 8e6 / link.rate_bps if link.rate_bps else 0.0)
+        size = accounted_size(data)  # a BULK unit takes the time of the packets it stands for
+        done = start + (size * 8e6 / link.rate_bps if link.rate_bps else 0.0)
         self.busy_until = done
         if done > now:
             clock.call_at(done, link.carry, self.side, data)

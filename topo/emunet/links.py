@@ -6,6 +6,16 @@ switch port (finite queue, serialisation at the link rate: ``Switch.set_link_rat
 carry: frames sent while it is down, frames in flight when it goes down, frames a restarted
 switch's old ports still send. Ends are a switch port (:class:`SwitchEnd`) or the host side of
 an access link (:class:`topo.emunet.hosts.HostPort`).
+
+**What counts.** Frames are charged :func:`traces.appproto.accounted_size`: a BULK unit of the
+host programs (one frame standing for ``units`` packets and ``length`` data bytes) costs the
+serialisation time and the bytes of the packets it replaces, anything else its length. This
+holds for the switches' ports (``Switch.set_frame_size``, set by the network: serialisation,
+``tx_bytes``, and ``standard_metadata.packet_length``, hence the P4 byte counters ``port_rx``,
+``port_tx`` and ``service_packets`` that telemetry reads), for the host side of access links
+(:class:`topo.emunet.hosts.HostPort`) and for :attr:`Link.bytes`. Packet counts (``frames``,
+the P4 counters' packet counts) count frames: a BULK unit once. ``wire_bytes`` is what the
+frames really hold.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from p4target.switch import MemoryPort, VirtualClock
+from traces.appproto import accounted_size
 
 #: ``tap(side, data, t_us, outgoing)``: a frame leaving (``outgoing``) or reaching end ``side``.
 Tap = Callable[[int, bytes, float, bool], None]
@@ -50,8 +61,9 @@ class Link:
         self.delay_us = float(delay_us)
         self.queue_packets = int(queue_packets)
         self.up = True
-        self.frames = [0, 0]  # carried, by sending end
-        self.bytes = [0, 0]
+        self.frames = [0, 0]  # carried, by sending end (a BULK unit counts once)
+        self.bytes = [0, 0]  # accounted bytes (what BULK units stand for), by sending end
+        self.wire_bytes = [0, 0]  # the frames' own lengths
         self.down_drops = 0  # sent while down, or in flight when it went down
         self.restart_drops = 0  # sent by the old ports of a restarted switch
         self.taps: list[Tap] = []
@@ -68,7 +80,8 @@ class Link:
             self.down_drops += 1
             return
         self.frames[side] += 1
-        self.bytes[side] += len(data)
+        self.bytes[side] += accounted_size(data)
+        self.wire_bytes[side] += len(data)
         now = self.clock.now()
         for tap in self.taps:
             tap(side, data, now, True)
@@ -90,6 +103,10 @@ class Link:
             "up": self.up,
             "frames": {self.ends[0].name: self.frames[0], self.ends[1].name: self.frames[1]},
             "bytes": {self.ends[0].name: self.bytes[0], self.ends[1].name: self.bytes[1]},
+            "wire_bytes": {
+                self.ends[0].name: self.wire_bytes[0],
+                self.ends[1].name: self.wire_bytes[1],
+            },
             "down_drops": self.down_drops,
             "restart_drops": self.restart_drops,
         }

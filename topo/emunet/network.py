@@ -22,6 +22,9 @@ switch through the clock, at the virtual time the server receives them.
 
 Threads: gRPC server threads take the device lock, then the switch lock; the thread running the
 network takes the clock lock, then a switch lock per event, and runs callbacks with neither.
+Any thread may run the network, one at a time: ``run_for``/``run_until`` from a second thread
+wait until the first returns (from a callback they raise); the controller clock's ``sleep``
+waits for the clock to move on while another thread runs the network (:meth:`sleep`).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from controlplane.netdesc import NetworkDescription, PortDesc, SwitchDesc
 from controlplane.program import Program, load_program
 from p4target.runtime import RuntimeServer, serve
 from p4target.switch import Switch, VirtualClock
+from traces.appproto import accounted_size
 
 from .capture import Capture
 from .hosts import Endpoint, HostPort
@@ -54,7 +58,12 @@ ACCESS_QUEUE_PACKETS = 1000
 
 
 class EmuSwitch(Switch):
-    """A Switch whose packet-outs (from P4Runtime server threads) enter through the clock."""
+    """A Switch whose packet-outs (from P4Runtime server threads) enter through the clock and
+    whose ports charge BULK units for the packets they stand for (:mod:`.links`)."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.set_frame_size(accounted_size)
 
     def inject(self, data: bytes, port: int | None = None) -> None:
         p = self.cpu_port if port is None else port
@@ -212,7 +221,7 @@ class InProcessNetwork:
         """Run the network for ``seconds`` of virtual time; returns the events processed."""
         if seconds < 0:
             raise ValueError(f"run_for: negative duration {seconds}")
-        return self.timeline.run_until(self.now() + seconds)
+        return self.timeline.run_for(seconds)
 
     def run_until(self, t_s: float) -> int:
         """Run the network until virtual time ``t_s`` (seconds)."""
@@ -228,9 +237,19 @@ class InProcessNetwork:
         """Call ``fn(*args)`` once at virtual time ``t_s`` (a fault, a workload event)."""
         return self.timeline.at(t_s, fn, *args)
 
+    def sleep(self, seconds: float) -> int:
+        """Let ``seconds`` of virtual time pass, from any thread: run the network here when no
+        thread runs it, else wait while the thread that runs it moves the clock on (e.g. a
+        policy swap's drain asked through the controller's HTTP API while the main thread runs
+        the network). Inside a callback of the network it raises RuntimeError."""
+        if seconds < 0:
+            raise ValueError(f"sleep: negative duration {seconds}")
+        return self.timeline.wait_until(self.now() + seconds)
+
     def controller_clock(self) -> CallbackClock:
-        """A :mod:`controlplane.clock` clock: ``now()`` is virtual, ``sleep`` runs the network."""
-        return CallbackClock(self.now, self.run_for)
+        """A :mod:`controlplane.clock` clock: ``now()`` is virtual, ``sleep`` lets the network
+        run (:meth:`sleep`)."""
+        return CallbackClock(self.now, self.sleep)
 
     # -- faults --------------------------------------------------------------------------------
     def link(self, a: str, b: str) -> Link:

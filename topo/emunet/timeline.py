@@ -14,6 +14,7 @@ import heapq
 import itertools
 import math
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -47,6 +48,7 @@ class Timeline:
         self._heap: list[tuple[float, int, Timer]] = []
         self._seq = itertools.count()
         self._running = threading.Lock()
+        self._owner: int | None = None  # thread id of the thread running the network
         self.events = 0  # clock events processed by run_until
 
     def now(self) -> float:
@@ -70,12 +72,47 @@ class Timeline:
         return timer
 
     def run_until(self, t_s: float) -> int:
-        """Process packet events and callbacks up to virtual time ``t_s``; returns events run."""
-        if not self._running.acquire(blocking=False):
+        """Process packet events and callbacks up to virtual time ``t_s``; returns events run.
+        While another thread runs the network this waits for it to finish first; from a
+        callback or event of the network (this thread runs it) it raises RuntimeError."""
+        self._acquire()
+        return self._run_owned(t_s)
+
+    def run_for(self, seconds: float) -> int:
+        """Run ``seconds`` of virtual time, counted from when this thread gets to run the
+        network (see :meth:`run_until`)."""
+        self._acquire()
+        return self._run_owned(self.now() + seconds)
+
+    def _acquire(self) -> None:
+        if self._owner == threading.get_ident():
             raise RuntimeError(
-                "the network is already running (run_for/run_until called from a callback, "
-                "an event or a second thread)"
+                "the network is already running (run_for/run_until called from a callback or "
+                "an event)"
             )
+        self._running.acquire()
+
+    def wait_until(self, t_s: float, poll_s: float = 0.0005) -> int:
+        """Let virtual time reach ``t_s``, from any thread: run the network here while no other
+        thread runs it; while one does, wait (wall time, polling every ``poll_s``) for it to move
+        the clock on, and take over if it stops first. Returns the events run here. Inside a
+        callback or event of this network (this thread runs it) time cannot move on: raises
+        RuntimeError."""
+        while True:
+            if self._running.acquire(blocking=False):
+                return self._run_owned(t_s)
+            if self._owner == threading.get_ident():
+                raise RuntimeError(
+                    "cannot wait for virtual time inside a callback or event of the network "
+                    "(the thread that must move the clock on is this one)"
+                )
+            if self.now() >= t_s:
+                return 0
+            time.sleep(poll_s)
+
+    def _run_owned(self, t_s: float) -> int:
+        """The loop of :meth:`run_until`, with ``_running`` already acquired (released here)."""
+        self._owner = threading.get_ident()
         try:
             end = t_s * 1e6
             n = 0
@@ -97,4 +134,5 @@ class Timeline:
             self.events += n
             return n
         finally:
+            self._owner = None
             self._running.release()
