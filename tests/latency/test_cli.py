@@ -6,11 +6,11 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import make_synthetic_table, write_csv
 
 from agents.latency.cli import main
 from agents.latency.devices import DeviceLatencyModel
 from agents.latency.nb201 import random_ops
+from tests.latency.latency_data import make_synthetic_table, write_csv
 
 TRAIN = ("1080ti_1", "2080ti_32", "silver_4114", "samsung_s7")
 

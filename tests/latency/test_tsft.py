@@ -4,7 +4,6 @@ and predictors round-trip through safetensors checkpoints."""
 import numpy as np
 import pytest
 import torch
-from conftest import SMALL_NET, TRAIN_DEVICES, make_synthetic_table
 
 from agents.latency.adapt import AdaptConfig
 from agents.latency.evaluate import normalised_mse, score_device
@@ -12,6 +11,7 @@ from agents.latency.model import NetConfig
 from agents.latency.nb201 import all_ops, random_ops
 from agents.latency.predictor import LatencyPredictor
 from agents.latency.train import TrainConfig, train_base
+from tests.latency.latency_data import SMALL_NET, TRAIN_DEVICES, make_synthetic_table
 
 CFG = TrainConfig(epochs=6, max_cells=3000, batch_size=128, net=NetConfig(**SMALL_NET))
 
