@@ -76,8 +76,11 @@ def main() -> None:
         methods.append(make_orchestrator(name, args.seed, ckpt))
     t0 = time.perf_counter()
     out = compare(OrchestrationConfig(), methods, args.seed, args.episodes)
+    balance = out["methods"]["greedy_balance"]["util_var"]
     for name, row in out["methods"].items():
         p = f"detcom.orchestration.{name}"
+        # target for mappo: <= 1.0 (at least as balanced as the strongest simple rule)
+        print(f"{p}.util_var_ratio_vs_greedy_balance: {row['util_var'] / balance:.3f} x")
         print(f"{p}.util_var: {row['util_var']:.6f} variance")
         print(f"{p}.util_var_ratio_vs_greedy: {row['util_var_ratio_vs_greedy']:.3f} x")
         print(f"{p}.acceptance: {row['acceptance']:.4f} fraction")

@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from agents.rlmscpn.baselines import PredictAndPick  # noqa: E402
 from agents.rlmscpn.experiment import (  # noqa: E402
     VARIANTS,
     evaluate_methods,
@@ -34,6 +35,8 @@ from agents.rlmscpn.experiment import (  # noqa: E402
 )
 from agents.rlmscpn.policy import RlmsCpnPolicy  # noqa: E402
 from agents.rlmscpn.report import FIVE, PAPER_HEADLINE, _decision_times  # noqa: E402
+from agents.rlmscpn.report_extra import tune_predict_and_pick  # noqa: E402
+from agents.rlmscpn.runner import run_heuristic  # noqa: E402
 from agents.rlmscpn.scenario import make_scenario, scenario_from_sidecar  # noqa: E402
 
 
@@ -53,6 +56,8 @@ def latency_figures(spec: str, n_tasks: int, seed: int) -> None:
     learned = {VARIANTS[v][1]: load_actor(s)[0] for v, s in stems.items()}
     seeds, per = task_seeds(n_tasks, seed, sim.cfg.episode_tasks)
     stats = evaluate_methods(sim, learned, seeds, per, baselines=tuned_baselines(sim, seed))
+    window, _ = tune_predict_and_pick(sim, seed)
+    stats["predict-and-pick"] = run_heuristic(PredictAndPick(window), sim, seeds, per)
     means = {k: s.mean_ms for k, s in stats.items()}
     key = spec.lower()
     for name, ms in means.items():
@@ -68,6 +73,9 @@ def latency_figures(spec: str, n_tasks: int, seed: int) -> None:
         f"rlmscpn.{key}.ratio_best_baseline_over_ours: "
         f"{min(means[n] for n in FIVE) / means['RLMS-CPN']:.3f} x"
     )
+    # the information-matched heuristic (target > 0 on each topology)
+    pp = improvement(means["RLMS-CPN"], means["predict-and-pick"])
+    print(f"rlmscpn.{key}.improvement_vs_predict_and_pick: {pp:.2f} %")
     print(f"rlmscpn.{key}.test_tasks: {len(seeds) * per} tasks")
 
 

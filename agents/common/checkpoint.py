@@ -25,8 +25,35 @@ def _stem(path: str | Path) -> Path:
     return path.with_suffix("") if path.suffix in {".safetensors", ".json"} else path
 
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def portable_path(path: str | Path, root: Path = REPO_ROOT) -> str:
+    """``path`` relative to ``root`` (the repository by default) when it lies inside it."""
+    p = Path(path)
+    if p.is_absolute():
+        try:
+            return p.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+    return str(path)
+
+
+def portable_command(argv: list[str] | None = None) -> str:
+    """The command line that made a file, without the machine's absolute paths: a script run
+    as ``python -m pkg`` (``sys.argv[0]`` is then ``/abs/pkg/__main__.py``) is written so, and
+    arguments inside the repository are made relative to it."""
+    argv = list(sys.argv if argv is None else argv)
+    if not argv:
+        return "python"
+    head = portable_path(argv[0])
+    if head.endswith("/__main__.py") and not Path(head).is_absolute():
+        head = "-m " + head.removesuffix("/__main__.py").replace("/", ".")
+    return " ".join(["python", head, *(portable_path(a) for a in argv[1:])])
+
+
 def default_provenance(seed: int | None = None, **extra: Any) -> dict[str, Any]:
-    """Who made a checkpoint: command line, seed, git revision and UTC time."""
+    """Who made a checkpoint: command line (no absolute paths), seed, git revision, UTC time."""
     try:
         rev = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
@@ -34,7 +61,7 @@ def default_provenance(seed: int | None = None, **extra: Any) -> dict[str, Any]:
     except (OSError, subprocess.SubprocessError):
         rev = ""
     return {
-        "command": " ".join(["python", *sys.argv]),
+        "command": portable_command(),
         "seed": seed,
         "git_revision": rev or None,
         "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),

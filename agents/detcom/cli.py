@@ -48,7 +48,9 @@ def _train_orchestration(args: argparse.Namespace) -> list[str]:
     from agents.detcom.orchestration.ppo import PPOConfig, PPOTrainer
 
     lines = []
-    env_cfg = OrchestrationConfig(n_tasks=args.n_tasks)
+    env_cfg = OrchestrationConfig(
+        n_tasks=args.n_tasks, reward=args.reward, balance_features=args.balance_features
+    )
     for algo in args.algo:
         kw = {"total_steps": args.steps} if args.steps else {}
         ppo = PPOConfig(algo=algo, n_envs=args.n_envs, **kw)
@@ -276,6 +278,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         scs_list=args.scs,
         transport_tasks=args.transport_tasks,
         progress=not args.quiet,
+        sections=set(args.only.split(",")) if args.only else None,
     )
     print(f"wrote {path}")
     return 0
@@ -309,6 +312,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--minutes", type=float, default=None, help="wall-clock cap per orchestration run"
     )
     t.add_argument("--n-envs", type=int, default=32)
+    t.add_argument(
+        "--reward",
+        choices=("deviation", "literal", "variance"),
+        default="deviation",
+        help="orchestration reward (variance: what the results table measures)",
+    )
+    t.add_argument(
+        "--balance-features",
+        action="store_true",
+        help="orchestration observation with the post-placement variance features",
+    )
     t.add_argument("--episodes", type=int, default=None, help="transport training episodes")
     t.add_argument("--out", type=Path, default=Path("runs/detcom"), help="checkpoints (resumable)")
     t.add_argument("--fresh", action="store_true", help="ignore saved state, start over")
@@ -340,6 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
     common(r)
     r.add_argument("--episodes", type=int, default=8)
     r.add_argument("--transport-tasks", type=int, default=3000)
+    r.add_argument(
+        "--only",
+        default=None,
+        help="comma-separated sections to recompute (orchestration, transport, coupling); "
+        "the others are kept from the existing REPORT.md",
+    )
     r.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "report")
     r.set_defaults(func=cmd_report)
     return p

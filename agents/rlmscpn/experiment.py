@@ -22,6 +22,7 @@ from agents.common.checkpoint import default_provenance, load_checkpoint, save_c
 from agents.rlmscpn.baselines import HeuristicScheduler, paper_baselines
 from agents.rlmscpn.dqn import DqnAgent, DqnConfig, GnnQNetwork, train_dqn
 from agents.rlmscpn.model import ActorCritic, ModelConfig
+from agents.rlmscpn.portable import data_ref
 from agents.rlmscpn.runner import (
     EpisodeStats,
     eval_seeds,
@@ -32,6 +33,7 @@ from agents.rlmscpn.runner import (
 from agents.rlmscpn.scenario import SHIPPED_POLICY_DIR, Scenario, cache_dir, topology_slug
 from agents.rlmscpn.sim import ComputeNetworkSim
 from agents.rlmscpn.train import TrainConfig, Trainer
+from topo.catalog import default_data_dir
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +132,7 @@ def train_variant(
             "elapsed_s": round(res.elapsed_s, 1),
             "best_val_ms": res.best_val_ms,
             "history": res.history,
-            "init_from": str(init_from) if init_from else None,
+            "init_from": data_ref(init_from, default_data_dir()) if init_from else None,
         }
     config = {
         "kind": kind,
@@ -141,7 +143,7 @@ def train_variant(
         "simulator": sim.describe(),
         **scenario.to_json(),
     }
-    prov = default_provenance(seed=seed, topology=scenario.topology.describe())
+    prov = default_provenance(seed=seed, topology=config["topology"]["describe"])
     save_checkpoint(stem, state, config, prov)
     return stem
 

@@ -207,6 +207,45 @@ class _Scheduler:
         )
 
 
+def build_snapshot(
+    s: _Scheduler, request: TaskRequest, state: NetworkState
+) -> tuple[Snapshot, list[str]]:
+    """What a scheduler sees of one task: filtered candidates, predictions, probed paths."""
+    nodes, devices, pred, backlog, hops, dist = s.node_arrays(request, state)
+    kinds = np.array([_kind(d) for d in devices])
+    idx = filter_candidates(nodes, kinds, pred, hops, dist, s.n_candidates)
+    if len(idx) < s.n_candidates:
+        idx = np.concatenate([idx, np.repeat(idx[-1:], s.n_candidates - len(idx))])
+    topo = s.topology
+    avail = _link_array(topo, state.link_available_mbps, topo.capacity_mbps)
+    delay = _link_array(topo, state.link_delay_ms, topo.delay_ms)
+    k = s.k_paths
+    p_delay = np.zeros((len(idx), k))
+    p_avail = np.zeros((len(idx), k))
+    p_hops = np.zeros((len(idx), k))
+    probes = state.path_delay_ms or {}
+    for r, i in enumerate(idx.tolist()):
+        node_paths, links = s.paths(request.access_point, int(nodes[i]))
+        for j, (p, lk) in enumerate(zip(node_paths, links, strict=True)):
+            p_hops[r, j] = len(lk)
+            probed = probes.get(tuple(p))
+            p_delay[r, j] = float(probed) if probed is not None else float(delay[lk].sum())
+            p_avail[r, j] = float(avail[lk].min()) if len(lk) else float(avail.max())
+    snap = Snapshot(
+        access_point=request.access_point,
+        candidates=nodes[idx],
+        pred_ms=pred[idx],
+        backlog_ms=backlog[idx],
+        node_hops=hops[idx],
+        path_delay_ms=p_delay,
+        path_available_mbps=p_avail,
+        path_hops=p_hops,
+        data_mb=float(request.data_mb),
+        rounds=int(request.rounds),
+    )
+    return snap, [devices[i] for i in idx.tolist()]
+
+
 # ---------------------------------------------------------------------------- learned policy
 class RlmsCpnPolicy:
     """A trained SyncGNN (or MLP-ablation) actor-critic bound to its topology."""
@@ -258,40 +297,7 @@ class RlmsCpnPolicy:
         return cls(model, topology, config["sim"].get("min_split", 0.05), meta)
 
     def snapshot(self, request: TaskRequest, state: NetworkState) -> tuple[Snapshot, list[str]]:
-        s = self.sched
-        nodes, devices, pred, backlog, hops, dist = s.node_arrays(request, state)
-        kinds = np.array([_kind(d) for d in devices])
-        idx = filter_candidates(nodes, kinds, pred, hops, dist, s.n_candidates)
-        if len(idx) < s.n_candidates:
-            idx = np.concatenate([idx, np.repeat(idx[-1:], s.n_candidates - len(idx))])
-        topo = s.topology
-        avail = _link_array(topo, state.link_available_mbps, topo.capacity_mbps)
-        delay = _link_array(topo, state.link_delay_ms, topo.delay_ms)
-        k = s.k_paths
-        p_delay = np.zeros((len(idx), k))
-        p_avail = np.zeros((len(idx), k))
-        p_hops = np.zeros((len(idx), k))
-        probes = state.path_delay_ms or {}
-        for r, i in enumerate(idx.tolist()):
-            node_paths, links = s.paths(request.access_point, int(nodes[i]))
-            for j, (p, lk) in enumerate(zip(node_paths, links, strict=True)):
-                p_hops[r, j] = len(lk)
-                probed = probes.get(tuple(p))
-                p_delay[r, j] = float(probed) if probed is not None else float(delay[lk].sum())
-                p_avail[r, j] = float(avail[lk].min()) if len(lk) else float(avail.max())
-        snap = Snapshot(
-            access_point=request.access_point,
-            candidates=nodes[idx],
-            pred_ms=pred[idx],
-            backlog_ms=backlog[idx],
-            node_hops=hops[idx],
-            path_delay_ms=p_delay,
-            path_available_mbps=p_avail,
-            path_hops=p_hops,
-            data_mb=float(request.data_mb),
-            rounds=int(request.rounds),
-        )
-        return snap, [devices[i] for i in idx.tolist()]
+        return build_snapshot(self.sched, request, state)
 
     def decide_snapshot(self, snap: Snapshot) -> tuple[int, np.ndarray]:
         """(candidate index, split over its k paths) for a prepared snapshot."""
@@ -379,4 +385,56 @@ class BaselinePolicy:
         split = np.where(distinct_mask(node_paths), split, 0.0)
         return s.decision(
             request.access_point, int(nodes[i]), devices[i], split, [nodes[i]], pred[i]
+        )
+
+
+class PredictAndPickPolicy:
+    """The information-matched heuristic (:class:`agents.rlmscpn.baselines.PredictAndPick`)
+    through the same interface: RLMS-CPN's candidates and features, the LP split per
+    candidate, the lowest predicted response time."""
+
+    name = "predict-and-pick"
+
+    def __init__(
+        self,
+        topology: Topology,
+        n_candidates: int = 5,
+        k_paths: int = 3,
+        lp_window_ms: float = 20.0,
+        min_split: float = 0.05,
+    ) -> None:
+        self.lp_window_ms = lp_window_ms
+        self.sched = _Scheduler(topology, n_candidates, k_paths, min_split)
+
+    def decide(self, request: TaskRequest, state: NetworkState) -> SchedulingDecision:
+        from agents.rlmscpn.baselines import pick
+
+        if request.data_mb <= 0 or request.rounds < 1:
+            raise ValueError("data_mb must be positive and rounds at least 1")
+        s, topo = self.sched, self.sched.topology
+        snap, devices = build_snapshot(s, request, state)
+        if state.link_load_mbps is not None:
+            load = _link_array(topo, state.link_load_mbps, np.zeros(topo.n_links))
+        else:
+            avail = _link_array(topo, state.link_available_mbps, topo.capacity_mbps)
+            load = np.maximum(topo.capacity_mbps - avail, 0.0)
+        demand = request.data_mb * 8.0 / (self.lp_window_ms / 1000.0)
+        splits = np.stack(
+            [
+                s.normalise(
+                    min_max_utilisation_split(
+                        s.paths(request.access_point, int(v))[1], topo.capacity_mbps, load, demand
+                    )[0]
+                )
+                for v in snap.candidates.tolist()
+            ]
+        )
+        i = pick(snap, splits)
+        return s.decision(
+            request.access_point,
+            int(snap.candidates[i]),
+            devices[i],
+            splits[i],
+            snap.candidates,
+            snap.pred_ms[i],
         )

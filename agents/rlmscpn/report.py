@@ -10,6 +10,8 @@ Sections (each recomputed with ``--only NAME``, the others read back from ``resu
 - ``tasktypes``  Tables 15-16 (IO-bound and compute-bound tasks, Abilene)
 - ``large``      Table 13 (UsCarrier, Kdl, ASN)
 - ``table5``     Table 5 (TSFT on new devices, from :mod:`agents.latency.report`)
+- ``predictpick`` RLMS-CPN against the information-matched heuristic, all seven topologies
+- ``transfer``   SyncGNN vs MLP on scenario variants they were not trained on (Abilene)
 
 ``--only markdown`` rewrites REPORT.md and the figures from ``results.json`` without recomputing.
 
@@ -40,6 +42,7 @@ from agents.rlmscpn.experiment import (
     tuned_baselines,
 )
 from agents.rlmscpn.policy import ComputeNodeState, NetworkState, RlmsCpnPolicy, TaskRequest
+from agents.rlmscpn.portable import data_ref, portable
 from agents.rlmscpn.runner import run_heuristic, run_model, validation_seeds
 from agents.rlmscpn.scenario import Scenario, cache_dir, make_scenario, scenario_from_sidecar
 from agents.rlmscpn.sim import ComputeNetworkSim
@@ -88,7 +91,17 @@ PAPER_TABLE16 = (35.749, 40.430, 39.075, 39.455, 38.005, 45.957)
 PAPER_TABLE11_H = {"abilene": 14.66, "ebone": 15.15, "sprintlink": 10.53, "tiscali": 14.47}
 TABLE15_METHODS = ("RLMS-CPN", "Base1", "Base2", "Base3", "Base4", "GNN+DQN")
 IO_SIZES_MB = (0.1, 1.0, 10.0)
-SECTIONS = ("main", "training", "candidates", "decision", "tasktypes", "large", "table5")
+SECTIONS = (
+    "main",
+    "training",
+    "candidates",
+    "decision",
+    "tasktypes",
+    "large",
+    "table5",
+    "predictpick",
+    "transfer",
+)
 
 
 def _name(spec: str) -> str:
@@ -157,7 +170,9 @@ class ReportBuilder:
         return stem
 
     def save(self) -> None:
+        """Write ``results.json`` (file names relative to the repository or the data folder)."""
         self.out.mkdir(parents=True, exist_ok=True)
+        self.results = portable(self.results, self.data_dir)
         self.results_path.write_text(json.dumps(self.results, indent=1, sort_keys=True) + "\n")
 
     # ------------------------------------------------------------------ sections
@@ -176,7 +191,7 @@ class ReportBuilder:
                 train_info[variant] = {
                     "elapsed_s": info.get("elapsed_s"),
                     "steps": info.get("steps"),
-                    "policy": str(stem),
+                    "policy": data_ref(stem, self.data_dir),
                 }
             seeds, per = task_seeds(self.n_tasks, self.seed, sim.cfg.episode_tasks)
             t0 = time.perf_counter()
@@ -313,6 +328,16 @@ class ReportBuilder:
         rows = table5_rows(csv, seed=self.seed, progress=self.progress)
         plot_table5(rows, self.out / "table5.png")
         self.results["table5"] = {"rows": rows}
+
+    def section_predictpick(self) -> None:
+        from agents.rlmscpn.report_extra import section_predictpick
+
+        self.results["predictpick"] = section_predictpick(self)
+
+    def section_transfer(self) -> None:
+        from agents.rlmscpn.report_extra import section_transfer
+
+        self.results["transfer"] = section_transfer(self)
 
     # ------------------------------------------------------------------ driver
     def run(self, only: set[str] | None) -> Path:

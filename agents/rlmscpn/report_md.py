@@ -9,6 +9,7 @@ import numpy as np
 
 from agents.rlmscpn import plots
 from agents.rlmscpn.experiment import improvement
+from agents.rlmscpn.portable import resolve_ref
 from agents.rlmscpn.report import (
     FIVE,
     IO_SIZES_MB,
@@ -26,6 +27,7 @@ from agents.rlmscpn.report import (
     TABLE15_METHODS,
     _name,
 )
+from agents.rlmscpn.report_extra import md_predictpick, md_transfer
 
 
 def _f(x: float | None, nd: int = 2) -> str:
@@ -46,7 +48,9 @@ def write_report(b: Any) -> Path:
     ]
     md += _setup(r)
     md += _table3(r, out, cmd)
+    md += md_predictpick(r, cmd)
     md += _table4(r, out, cmd)
+    md += md_transfer(r, cmd)
     md += _training(r, out, cmd)
     md += _table5(r, out)
     md += _table7(r, out, cmd)
@@ -233,23 +237,28 @@ def _encoder_curves(main: dict, out: Path, cmd: str) -> str:
     """Validation latency vs training tasks of both encoders (from the policies' sidecars)."""
     import json
 
-    series, xs = {}, {}
+    series, xs, missing = {}, {}, False
     for spec in SMALL:
         train = main.get(spec, {}).get("training", {})
         for variant, label in (("syncgnn", "SyncGNN"), ("mlp", "MLP")):
-            path = Path(train.get(variant, {}).get("policy", "")).with_suffix(".json")
-            if not path.is_file():
+            ref = train.get(variant, {}).get("policy")
+            path = resolve_ref(ref).with_suffix(".json") if ref else None
+            if path is None or not path.is_file():
+                missing = True
                 continue
             hist = json.loads(path.read_text())["config"]["training"].get("history", [])
             if hist:
                 series[f"{_name(spec)} {label}"] = [h["val_ms"] for h in hist]
                 xs[f"{_name(spec)} {label}"] = [h["steps"] / 1000 for h in hist]
+    figure = out / "table4_learning_curves.png"
+    if missing and figure.is_file():  # policies of another machine's cache: keep its figure
+        return "![learning curves](table4_learning_curves.png)"
     if not series:
         return ""
     plots.lines(
         [],
         series,
-        out / "table4_learning_curves.png",
+        figure,
         cmd,
         "training tasks (thousands)",
         "validation mean response latency (ms)",

@@ -96,15 +96,20 @@ class Scenario:
 
     def to_json(self) -> dict[str, Any]:
         from agents.rlmscpn.policy import topology_fingerprint
+        from agents.rlmscpn.portable import data_ref, portable_text
 
+        data_dir = default_data_dir()
+        sim = self.cfg.to_json()
+        if sim.get("traffic_matrix_file"):  # named relative to the data folder
+            sim["traffic_matrix_file"] = data_ref(sim["traffic_matrix_file"], data_dir)
         return {
             "topology": {
                 "spec": self.spec,
                 "name": self.topology.name,
-                "describe": self.topology.describe(),
+                "describe": portable_text(self.topology.describe(), data_dir),
                 "fingerprint": topology_fingerprint(self.topology),
             },
-            "sim": self.cfg.to_json(),
+            "sim": sim,
             "placement_seed": self.placement_seed,
         }
 
@@ -125,10 +130,15 @@ def make_scenario(
 
 
 def scenario_from_sidecar(config: dict[str, Any], data_dir: str | Path | None = None) -> Scenario:
+    from agents.rlmscpn.portable import resolve_data_ref
+
     topo = resolve_topology(config["topology"]["spec"], data_dir)
+    sim = dict(config["sim"])
+    folder = Path(data_dir) if data_dir is not None else default_data_dir()
+    sim["traffic_matrix_file"] = resolve_data_ref(sim.get("traffic_matrix_file"), folder)
     return Scenario(
         config["topology"]["spec"],
         topo,
-        SimConfig.from_json(config["sim"]),
+        SimConfig.from_json(sim),
         int(config.get("placement_seed", 0)),
     )

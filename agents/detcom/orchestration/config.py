@@ -19,6 +19,7 @@ from scipy.stats import poisson
 
 RESOURCES = ("compute", "storage", "bandwidth")
 STAGES = ("training", "deployment", "inference")
+REWARDS = ("deviation", "literal", "variance")
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,17 @@ class OrchestrationConfig:
     reserve_quantile: float = 0.99
     # Agent actions: a bid in [0, 1] (0 = decline) and grant fractions of the request.
     grant_levels: tuple[float, ...] = (0.5, 0.75, 1.0)
-    # Reward: "deviation" r_m = -| ||u_target|| - ||u_m|| | (default), or the paper's expression
-    # taken literally, "literal" r_m = ||u_target|| - ||u_m|| (see README in this package).
+    # Reward: "deviation" r_m = -| ||u_target|| - ||u_m|| | (default), the paper's expression
+    # taken literally, "literal" r_m = ||u_target|| - ||u_m|| (see README in this package), or
+    # "variance": what the results table measures (utilisation variance across domains).
     reward: str = "deviation"
+    # Scale of the "variance" reward: r_m = -variance_scale * mean_r (u_m,r - mean_k u_k,r)^2,
+    # so sum_m r_m = -variance_scale * M * (the table's utilisation variance at this step).
+    variance_scale: float = 100.0
+    # Observation extras (off for the first shipped actors): the domain's post-placement view,
+    # i.e. the utilisation variance across domains now and if this domain took the full request,
+    # computable by each DSC from its own state and the aggregated mean/variance.
+    balance_features: bool = False
     # Cost of a task not finished within its tolerance (rejected or late). With 1.0 the learned
     # agents traded ~3 points of deadline success for balance (half grants); 4.0 keeps their
     # deadline success at greedy's (see the package README).
@@ -75,8 +84,8 @@ class OrchestrationConfig:
             raise ValueError("n_tasks must be a multiple of window")
         if not 0.0 < self.load < 2.0:
             raise ValueError("load must be in (0, 2)")
-        if self.reward not in ("deviation", "literal"):
-            raise ValueError("reward must be 'deviation' or 'literal'")
+        if self.reward not in REWARDS:
+            raise ValueError(f"reward must be one of {REWARDS}")
         if not self.grant_levels:
             raise ValueError("need at least one grant level")
         if any(not 0.0 < g <= 1.0 for g in self.grant_levels):
@@ -160,4 +169,4 @@ def small_config(**changes: Any) -> OrchestrationConfig:
     return base.replace(**changes) if changes else base
 
 
-__all__ = ["OrchestrationConfig", "RESOURCES", "STAGES", "small_config"]
+__all__ = ["OrchestrationConfig", "RESOURCES", "REWARDS", "STAGES", "small_config"]

@@ -51,17 +51,27 @@ class Orchestrator(Protocol):
 class LearnedOrchestrator:
     """A trained actor (MAPPO or IPPO) acting deterministically (bid = score, grant = mode)."""
 
-    def __init__(self, actor: BidActor, name: str = "mappo", deterministic: bool = True):
+    def __init__(
+        self,
+        actor: BidActor,
+        name: str = "mappo",
+        deterministic: bool = True,
+        balance_features: bool = False,
+    ):
         self.actor = actor.eval()
         self.name = name
         self.deterministic = deterministic
+        self.balance_features = balance_features  # the observation extras it was trained with
+        self._obs_cfg: OrchestrationConfig | None = None
 
     def reset(self, env: VecOrchestrationEnv) -> None:
-        pass
+        self._obs_cfg = env.cfg.replace(balance_features=self.balance_features)
 
     @torch.no_grad()
     def act(self, env: VecOrchestrationEnv) -> tuple[np.ndarray, np.ndarray]:
-        obs = torch.from_numpy(env.observe())
+        if self._obs_cfg is None or self._obs_cfg.n_domains != env.m:
+            self.reset(env)
+        obs = torch.from_numpy(env.observe(self._obs_cfg))
         x, grants = self.actor.act(obs, deterministic=self.deterministic)
         return bids_from_scores(x.numpy()), grants.numpy()
 
@@ -142,8 +152,9 @@ def make_orchestrator(name: str, seed: int = 0, checkpoint: Path | None = None) 
     if name in ("mappo", "ippo"):
         from agents.detcom.orchestration.policy import load_actor, shipped_policy
 
-        actor, _ = load_actor(checkpoint if checkpoint is not None else shipped_policy(name))
-        return LearnedOrchestrator(actor, name)
+        actor, meta = load_actor(checkpoint if checkpoint is not None else shipped_policy(name))
+        env = OrchestrationConfig.from_dict(meta["config"]["env"])
+        return LearnedOrchestrator(actor, name, balance_features=env.balance_features)
     raise ValueError(f"unknown orchestration method {name!r}")
 
 

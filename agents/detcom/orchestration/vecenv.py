@@ -47,6 +47,7 @@ class ObsLayout:
     """Column slices of an agent observation (all features scaled to about [0, 1])."""
 
     n_domains: int
+    balance: bool = False  # OrchestrationConfig.balance_features: 3 more columns at the end
 
     util = slice(0, 3)  # own utilisation per resource (flows + unexpected)
     free = slice(3, 6)  # own capacity left to flows / capacity
@@ -67,8 +68,27 @@ class ObsLayout:
         return slice(32, 32 + self.n_domains)
 
     @property
+    def balance_cols(self) -> slice:
+        """Variance across domains now (x100), if this domain takes the full request (x100),
+        and the change (x1000); empty unless ``balance``."""
+        start = 32 + self.n_domains
+        return slice(start, start + (3 if self.balance else 0))
+
+    @property
     def dim(self) -> int:
-        return 32 + self.n_domains
+        return self.balance_cols.stop
+
+
+def variance_after(util: np.ndarray, request: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """[N, M] utilisation variance across domains (mean over resources) if domain m took the
+    full ``request`` [N, 3]; ``util`` [N, M, 3], ``cap`` [M, 3]."""
+    n, m = util.shape[:2]
+    delta = request[:, None, :] / cap[None]  # [N, M, 3]
+    mean = util.mean(axis=1, keepdims=True)
+    var = util.var(axis=1, keepdims=True)
+    # adding d to element m of M values: var' = var + 2 d (u_m - mean) / M + d^2 (M - 1) / M^2
+    after = var + 2.0 * delta * (util - mean) / m + delta**2 * (m - 1) / m**2
+    return after.mean(axis=-1)
 
 
 def state_dim(n_domains: int) -> int:
@@ -95,7 +115,7 @@ def build_observations(
     ``target`` [N, 3], ``request`` [N, 3], ``duration``/``tolerance``/``stage`` [N].
     """
     n, m = util.shape[:2]
-    lay = ObsLayout(m)
+    lay = ObsLayout(m, cfg.balance_features)
     obs = np.empty((n, m, lay.dim), dtype=np.float32)
     obs[..., lay.util] = util
     obs[..., lay.free] = free / cap
@@ -112,6 +132,13 @@ def build_observations(
     pos = np.broadcast_to(np.asarray(position, dtype=np.float64) / cfg.window, (n,))
     obs[..., lay.position] = pos[:, None]
     obs[..., lay.agent_id] = np.eye(m, dtype=np.float32)
+    if lay.balance:
+        now = util.var(axis=1).mean(axis=-1)[:, None]  # [N, 1]
+        after = variance_after(util, request, cap)
+        cols = lay.balance_cols.start
+        obs[..., cols] = 100.0 * now
+        obs[..., cols + 1] = 100.0 * after
+        obs[..., cols + 2] = 1000.0 * (after - now)
     return obs
 
 
@@ -133,7 +160,7 @@ class VecOrchestrationEnv:
         self.n = int(n_envs)
         self.m = cfg.n_domains
         self.seed = int(seed)
-        self.layout = ObsLayout(self.m)
+        self.layout = ObsLayout(self.m, cfg.balance_features)
         self.obs_dim = self.layout.dim
         self.state_dim = state_dim(self.m)
         self.grant_nvec = np.full(3, cfg.n_grant, dtype=np.int64)
@@ -160,7 +187,7 @@ class VecOrchestrationEnv:
     def dims(cfg: OrchestrationConfig) -> dict[str, object]:
         """Observation/state sizes and the grant ``nvec`` (per agent) for a configuration."""
         return {
-            "obs": ObsLayout(cfg.n_domains).dim,
+            "obs": ObsLayout(cfg.n_domains, cfg.balance_features).dim,
             "state": state_dim(cfg.n_domains),
             "nvec": [cfg.n_grant] * 3,
         }
@@ -264,11 +291,13 @@ class VecOrchestrationEnv:
         self._admit_unexpected()
 
     # ---- observation --------------------------------------------------------------------
-    def observe(self) -> np.ndarray:
-        """[N, M, obs_dim] float32 observation of each agent for the current task."""
+    def observe(self, cfg: OrchestrationConfig | None = None) -> np.ndarray:
+        """[N, M, obs_dim] float32 observation of each agent for the current task (with the
+        feature set of ``cfg``, default this environment's: an actor trained with other
+        observation extras acts on the same state)."""
         i = min(self.t, self.cfg.n_tasks - 1)
         return build_observations(
-            self.cfg,
+            cfg or self.cfg,
             self.cap,
             util=self.utilisation(),
             free=self.free(),
@@ -368,6 +397,9 @@ class VecOrchestrationEnv:
         norm_t = np.linalg.norm(self.target(), axis=-1)[:, None]
         if cfg.reward == "deviation":
             self._terms = -np.abs(norm_t - norm_u)
+        elif cfg.reward == "variance":
+            dev = u - u.mean(axis=1, keepdims=True)
+            self._terms = -cfg.variance_scale * (dev**2).mean(axis=-1)
         else:
             self._terms = norm_t - norm_u
         # Service penalty: a task that does not finish within its tolerance (rejected, or
