@@ -202,6 +202,7 @@ class Controller:
                 "CpnIngress.egw.flow_idle_timeout_us", 0, self.net.controller.flow_idle_timeout_us
             )
         )
+        it.add(RegisterValue("CpnIngress.flowlet.pin_us", 0, self.net.controller.flow_pin_us))
         return it
 
     def versioned_entries(self, version: int, decisions: Any) -> dict[str, list[TableEntry]]:
@@ -214,7 +215,33 @@ class Controller:
                 out[s.name].extend(self.registry.classify_entries(version, s.name))
         for name, entries in decisions_to_entries(version, decisions, self.plan, self.net).items():
             out[name].extend(entries)
+        self._draining_sites(out, version)
         return out
+
+    def _draining_sites(self, out: dict[str, list[TableEntry]], version: int) -> None:
+        """Node weights at the site a migrating service is leaving: the ingress gateways keep
+        active flows on their site, so the old site serves them until the migration ends."""
+        from controlplane.egress import NodeLoad, service_nodes_entry, wlc_weights
+
+        snap = self.telemetry.last
+        loads = dict(snap.node_load) if snap is not None else {}
+        for rec in self.registry.services():
+            if rec.state != "migrating" or not rec.previous_site or rec.previous_site in rec.sites:
+                continue
+            site = self.net.site(rec.previous_site)
+            keep = set(rec.previous_nodes or ())
+            nodes = [n for n in site.nodes if not keep or n.node_id in keep]
+            w = wlc_weights(
+                nodes, {n.node_id: loads.get((site.site_id, n.node_id), NodeLoad()) for n in nodes}
+            )
+            if w:
+                out[site.egress_gateway].append(service_nodes_entry(version, rec.service_id, w))
+
+    def pin_seconds(self) -> float:
+        """How long an idle flow keeps its site at the ingress gateways."""
+        from traces.constants import FLOW_PIN_DEFAULT_US
+
+        return (self.net.controller.flow_pin_us or FLOW_PIN_DEFAULT_US) / 1e6
 
     def intent_for(self, name: str) -> SwitchIntent:
         it = self.static_intent(name)
@@ -437,6 +464,10 @@ class Controller:
         the reconcile then removes); otherwise it is undone (the new version's partial entries
         are removed: no request carries it). Either way the reconcile that follows
         (:meth:`step`) deletes every entry of a version the intent no longer has."""
+        for svc in self.registry.services():
+            if svc.state == "migrating":  # killed while the old site drained: it has by now
+                self.registry.finish_migration(svc.name)
+                self._event("recovery: finished migrating %s to %s", svc.name, svc.site)
         rec = self.store.pending_swap()
         if rec is None:
             return "nothing to recover"
@@ -532,32 +563,28 @@ class Controller:
     ) -> Any:
         """Move a service to other nodes or another site, losing nothing.
 
-        Within a site, new flows go to the new nodes at once (node weights follow the
-        registry) and flows already on a node stay there: the egress gateway keeps each flow on
-        its node (``egw.flow_node``) and the old nodes stay in its address table. A move that
-        changes the sites providing the service is a policy re-version (:meth:`swap` to the
-        same policy): the new placement is installed as version v+1 and packets already on
-        their way, which carry v, still find v's node entries at the old site."""
+        New flows go to the new place at once. Flows in progress finish where they started:
+        the egress gateway keeps each flow on its node (``egw.flow_node``, the old nodes stay in
+        its address table) and the ingress gateways keep each active flow on its site
+        (``flowlet.site``), so while the service is ``migrating`` the site it leaves keeps its
+        node weights (:meth:`_draining_sites`). After the pin time (:meth:`pin_seconds`) plus
+        the drain time no packet can need them: the migration finishes and they go. A flow
+        that never pauses for the pin time outlives the migration and loses its packets then.
+        """
         with self.lock:
-            before = self.registry.query(service)
             rec = self.registry.migrate(service, site, nodes=tuple(nodes), replicas=replicas)
             try:
-                if before is not None and set(before.sites) != set(rec.sites):
-                    rep = self.swap(self.policy_name)
-                    n = rep.entries_written + rep.entries_deleted
-                else:
-                    self.decisions = self.decide()
-                    n = self.refresh()
-            except SwapError:
-                # the old version still serves the old placement: put the registry back
+                n = self.refresh()
+            except Exception:
                 self.registry.finish_migration(service)
-                if before is not None:
-                    self.registry.migrate(service, before.site, before.nodes, list(before.replicas))
-                    self.registry.finish_migration(service)
                 raise
+        self._event("migrating %s to %s nodes %s (%d writes)", service, site, list(nodes), n)
+        self.clock.sleep(self.pin_seconds() + self.drain_seconds())
+        with self.lock:
             rec = self.registry.finish_migration(service)
-            self._event("migrated %s to %s nodes %s (%d writes)", service, site, list(nodes), n)
-            return rec
+            n = self.refresh()
+        self._event("migrated %s: %s drained (%d writes)", service, rec.site, n)
+        return rec
 
     def paths(self) -> dict[str, Any]:
         """Per (ingress gateway, site): the SRv6 paths and the split in force."""

@@ -150,6 +150,7 @@ class ControllerDesc:
     state_dir: str = ""  # where the registry's SQLite file lives ("" = next to the network file)
     flowlet_timeout_us: int = 50_000
     flow_idle_timeout_us: int = 0
+    flow_pin_us: int = 0  # a flow keeps its site while idle less than this (0: 1 s)
 
 
 @dataclass

@@ -145,6 +145,7 @@ RULES: dict[str, dict[str, dict[str, Any]]] = {
         "api_address": {"fmt": "host:port"},
         "flowlet_timeout_us": {"minimum": 0, "maximum": _U32},
         "flow_idle_timeout_us": {"minimum": 0, "maximum": _U32},
+        "flow_pin_us": {"minimum": 0, "maximum": _U32},
     },
 }
 

@@ -450,6 +450,12 @@ def decisions_to_entries(
     ``plan`` is a :class:`controlplane.routing.RoutingPlan`: decided paths become its SR paths
     (:func:`resolve_paths`) and ``plan.encap_entries`` makes their ``srv6_encap.paths``
     entries (path id = position in the split).
+
+    Every (ingress gateway, site) pair gets all :data:`MAX_PATHS` path ids: where a split uses
+    fewer, its paths repeated in order (the split never draws the extra ids); where no split
+    goes, the plan's shortest paths (no ``path_split`` entry: path 0). The data plane keeps a
+    flow on its site and a flowlet on its path id while they are active, so a flow started
+    under another decision or version must still find its (site, path id) here.
     """
     net = net or plan.net
     out: dict[str, list[TableEntry]] = {s.name: [] for s in net.switches}
@@ -477,6 +483,7 @@ def decisions_to_entries(
             )
         )
         out[igw].extend(plan.encap_entries(version, igw, site_id, sr_paths))
+    _pad_paths(out, version, decisions, plan, net)
     for (site_id, sid), weights in sorted(decisions.service_nodes.items()):
         out[net.site(site_id).egress_gateway].append(service_nodes_entry(version, sid, weights))
     cqf_switches = sorted({sw for sw, _ in net.cqf.ports})
@@ -498,6 +505,26 @@ def decisions_to_entries(
         for sw in cqf_switches:
             out[sw].append(e)
     return out
+
+
+def _pad_paths(
+    out: dict[str, list[TableEntry]], version: int, decisions: Decisions, plan: Any, net: Any
+) -> None:
+    """The path ids a split does not use, for every (ingress gateway, site) pair."""
+    for gw in net.ingress_gateways:
+        for site in net.sites:
+            if site.egress_gateway == gw.name:
+                continue
+            pc = decisions.path_split.get((gw.name, site.site_id))
+            if pc is not None:
+                _, sr = resolve_paths(plan, gw.name, site.site_id, pc)
+            else:
+                sr = plan.paths(gw.name, site.site_id, MAX_PATHS)
+            if not sr or (pc is not None and len(sr) >= MAX_PATHS):
+                continue
+            padded = [sr[i % len(sr)] for i in range(MAX_PATHS)]
+            entries = plan.encap_entries(version, gw.name, site.site_id, padded)
+            out[gw.name].extend(entries[len(sr) :] if pc is not None else entries)
 
 
 def resolve_paths(plan: Any, igw: str, site_id: int, pc: PathChoice) -> tuple[PathChoice, list]:

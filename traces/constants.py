@@ -31,6 +31,10 @@ DSCP_DETERMINISTIC = 46
 """Outer IPv6 DSCP an ingress gateway stamps on deterministic (CQF) traffic."""
 FLOWLET_DEFAULT_TIMEOUT_US = 50000
 """Flowlet idle gap used while the ``flowlet_timeout_us`` register holds 0."""
+FLOW_PIN_DEFAULT_US = 1_000_000
+"""Idle gap after which a flow's site is no longer kept, while ``flowlet.pin_us`` holds 0."""
+FLOW_SITE_LOCAL = 0xFFFF
+"""``flowlet.site`` value of a flow served at the ingress gateway's own site."""
 CQF_PRIORITY_BASE = 6
 """CQF queue pair = priorities 6 (even cycles) and 7 (odd cycles); best effort uses 0."""
 BEST_EFFORT_PRIORITY = 0

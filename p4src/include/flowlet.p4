@@ -18,6 +18,15 @@
  * been idle for more than the timeout, or when the active policy version changed; otherwise it
  * keeps the flowlet's path. p = crc32(5-tuple, arrival time) mod 10000.
  * A probe with PROBE_FLAG_PINNED_PATH takes probe.path_id and leaves the flowlet state alone.
+ *
+ * Flow pinning (a request keeps its site): the site a flow was sent to is kept while the flow
+ * is active, so that a new site decision (an interval's service_site change, a policy swap)
+ * applies to new flows only and no request is split between two sites.
+ *   site[i]       site_id + 1 of the flow (FLOW_SITE_LOCAL: the gateway's own site; 0: none)
+ *   site_sig[i]   flow_hash bits 19..12 (with the slot, the whole 20-bit flow hash)
+ *   pin_us[0]     idle gap after which the site is no longer kept (0: FLOW_PIN_DEFAULT_US)
+ * A packet of a flow seen within pin_us, with the same signature, goes to the kept site
+ * (overriding service_site); any other packet keeps the site service_site gave it.
  */
 #ifndef CPN_FLOWLET_P4
 #define CPN_FLOWLET_P4
@@ -29,8 +38,14 @@ control FlowletSplit(inout headers_t hdr,
     register<bit<8>, bit<32>>(FLOWLET_SLOTS) path;
     register<bit<16>, bit<32>>(FLOWLET_SLOTS) version;
     register<bit<32>, bit<32>>(1) timeout_us;
+    register<bit<16>, bit<32>>(FLOWLET_SLOTS) site;
+    register<bit<8>, bit<32>>(FLOWLET_SLOTS) site_sig;
+    register<bit<32>, bit<32>>(1) pin_us;
 
     bit<32> slot = 0;
+    bit<16> kept = 0;
+    bit<8> sig = 0;
+    bit<32> pin = 0;
     bit<48> seen = 0;
     bit<8> current = 0;
     bit<16> chosen_version = 0;
@@ -80,6 +95,35 @@ control FlowletSplit(inout headers_t hdr,
 
     apply {
         service_site.apply();
+        if (meta.site_found == 1 && !hdr.probe.isValid()) {
+            slot = ((bit<32>)meta.flow_hash) & (FLOWLET_SLOTS - 1);
+            last_seen.read(seen, slot);
+            site.read(kept, slot);
+            site_sig.read(sig, slot);
+            pin_us.read(pin, 0);
+            if (pin == 0) {
+                pin = FLOW_PIN_DEFAULT_US;
+            }
+            if (kept != 0 && sig == (bit<8>)(meta.flow_hash >> 12)
+                    && meta.ingress_ts - seen <= (bit<48>)pin) {
+                if (kept == FLOW_SITE_LOCAL) {
+                    meta.site_local = 1;
+                } else {
+                    meta.site_local = 0;
+                    meta.site_id = kept - 1;
+                }
+            } else {
+                if (meta.site_local == 1) {
+                    site.write(slot, FLOW_SITE_LOCAL);
+                } else {
+                    site.write(slot, meta.site_id + 1);
+                }
+                site_sig.write(slot, (bit<8>)(meta.flow_hash >> 12));
+            }
+            if (meta.site_local == 1) {
+                last_seen.write(slot, meta.ingress_ts);
+            }
+        }
         if (meta.site_found == 1 && meta.site_local == 0) {
             path_split.apply();
             if (hdr.probe.isValid() && (hdr.probe.flags & PROBE_FLAG_PINNED_PATH) != 0) {

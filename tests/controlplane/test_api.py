@@ -23,6 +23,7 @@ import pytest
 from controlplane.api import ApiServer
 from controlplane.cli import main
 from controlplane.controller import Controller, StepReport
+from controlplane.entries import ip6
 from controlplane.netdesc import load
 from controlplane.p4rt import P4RuntimeClient, WriteError
 from controlplane.registry import classify_entry
@@ -206,7 +207,8 @@ def test_aisid_lifecycle_reaches_the_gateways(rig: Rig) -> None:
     assert rc == 1 and err == "error: 404: no service 'vision'\n"
     events = [e["event"] for e in ok("events", api=rig.api)]
     assert any(e.startswith("registered vision (") for e in events)
-    assert any(e.startswith("migrated vision to site4 nodes [2]") for e in events)
+    assert any(e.startswith("migrating vision to site4 nodes [2]") for e in events)
+    assert any(e.startswith("migrated vision: site4 drained") for e in events)
     assert any(
         e.startswith(f"decommissioned vision ({NEW_AISID}), service id {sid}") for e in events
     )
@@ -328,7 +330,8 @@ def test_paths_telemetry_events(rig: Rig) -> None:
     assert paths["igw->site4"]["split"] == [1.0]
     # the SIDs the CLI shows are the ones the ingress gateway encapsulates with
     encap = rig.entries("igw", "CpnIngress.srv6_encap.paths")
-    assert len(encap) == 1
+    assert len(encap) == 4  # path ids 0..3: the one path, repeated for flows kept on it
+    assert {e.params_dict["s1"] for e in encap} == {ip6(p["segments"][0])}
     rc, out, _ = cli("paths", api=rig.api)
     assert rc == 0
     assert out.splitlines() == [

@@ -459,3 +459,53 @@ def test_abilene_start_installs_and_serves(tmp_path) -> None:
         assert rig.net.losses() == {}
     finally:
         rig.close()
+
+
+def test_migrate_to_another_site_keeps_the_flow_in_progress(tmp_path) -> None:
+    """A service moved between sites: its active flow keeps sending to the old site (the
+    ingress gateway keeps the flow's site, the old site keeps its weights while the service
+    drains), new flows go to the new site, and after the pin time the old site lets go."""
+    rig = Rig(abilene_net(), tmp_path / "state")
+    try:
+        ctl, desc = rig.ctl, rig.desc
+        ctl.start()
+        site1, site2 = desc.sites[0], desc.sites[1]
+        aisid = "2001:db8:a15:0:77:1:1:2710"
+        rec, _ = ctl.register("mig", aisid, site1.name)
+        nodes_of = {n.name: s.name for s in desc.sites for n in s.nodes}
+        h = rig.host()
+        flow, sent = 45000, []
+
+        def tick() -> None:  # the flow in progress: one request every 100 ms
+            payload = b"%03d" % len(sent)
+            sent.append(payload)
+            rig.send(h, aisid, flow, payload)
+
+        timer = rig.net.every(0.1, tick)
+        rig.net.run_for(0.35)
+        seen_new: list[str] = []
+
+        def new_flows() -> None:  # while migrating: new flows go to site2 at once
+            for sp in range(45001, 45011):
+                rig.send(h, aisid, sp, b"new")
+            seen_new.append("sent")
+
+        t0 = rig.net.now()
+        rig.net.at(t0 + 0.2, new_flows)
+        rig.net.at(t0 + 0.5, timer.cancel)  # the flow in progress ends during the migration
+        ctl.migrate("mig", site2.name)  # runs the network for the pin and drain time
+        assert rig.net.now() - t0 >= ctl.pin_seconds() and seen_new == ["sent"]
+        assert ctl.registry.query("mig").state == "active"
+        served = rig.served_by()
+        assert len(sent) >= 8  # 3 before the migration, 5 during it
+        assert {nodes_of[served[(flow, p)]] for p in sent} == {site1.name}  # all of it, site1
+        assert {nodes_of[served[(sp, b"new")]] for sp in range(45001, 45011)} == {site2.name}
+        egw1 = site1.egress_gateway
+        held = {
+            e.match_dict["service_id"].value
+            for e in rig.table(egw1, "CpnIngress.egw.service_nodes")
+        }
+        assert rec.service_id not in held  # drained: the old site let go
+        assert rig.net.losses() == {}
+    finally:
+        rig.close()

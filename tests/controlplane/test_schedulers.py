@@ -102,6 +102,13 @@ def test_decisions_become_exact_entries(abilene_net):
     )
     assert s1[2:4] == plan.encap_entries(7, "s1", 2, sp)
     assert [e.match_dict["path_id"] for e in s1[2:4]] == [Exact(0), Exact(1)]
+    # Every (gateway, site) has path ids 0..3: the split's paths repeated, else shortest paths
+    encaps = [e for e in s1 if e.table == "CpnIngress.srv6_encap.paths"]
+    have = {(e.match_dict["site_id"].value, e.match_dict["path_id"].value) for e in encaps}
+    remote = [s.site_id for s in net.sites if s.egress_gateway != "s1"]
+    assert have == {(site, p) for site in remote for p in range(4)}
+    pad2 = [e for e in encaps[2:] if e.match_dict["site_id"] == Exact(2)]
+    assert pad2 == plan.encap_entries(7, "s1", 2, [sp[0], sp[1], sp[0], sp[1]])[2:]
     offsets = [e for e in s1 if e.table == "CpnIngress.cqf.flow_offsets"]
     assert offsets == [
         entry(
@@ -153,9 +160,11 @@ def test_a_path_outside_the_plan_is_encoded_or_snapped(abilene_net):
         path_split={("s1", 2): PathChoice((tuple(sp[0].nodes), tuple(other)), (0.5, 0.5))}
     )
     ents = [
-        e for e in decisions_to_entries(1, d, plan)["s1"] if e.table.endswith("srv6_encap.paths")
+        e
+        for e in decisions_to_entries(1, d, plan)["s1"]
+        if e.table.endswith("srv6_encap.paths") and e.match_dict["site_id"] == Exact(2)
     ]
-    assert 1 <= len(ents) <= 2
+    assert len(ents) == 4  # the split's 1 or 2 paths, repeated up to path id 3
     assert ents[0] == plan.encap_entries(1, "s1", 2, [sp[0]])[0]
 
 

@@ -46,8 +46,8 @@ def igw() -> CpnSwitch:
     return s
 
 
-def _service_of(igw, aisid):
-    out = igw.send(1, aisid_udp_request(aisid, src=CLIENT))
+def _service_of(igw, aisid, sport=40000):
+    out = igw.send(1, aisid_udp_request(aisid, src=CLIENT, sport=sport))
     assert len(out) == 1, out
     [(port, [pkt])] = out.items()
     outer = Ether(pkt)[IPv6]
@@ -115,7 +115,7 @@ def test_classification_follows_the_policy_version(igw):
     aisid = AISID.from_fields(P64, 1, 2, 1, 5)
     assert _service_of(igw, aisid)[0] == 10
     igw.set_policy_version(1)
-    got, outer = _service_of(igw, aisid)
+    got, outer = _service_of(igw, aisid, sport=40001)  # a new flow (a flow keeps its site)
     assert got == 12 and outer[1].tag == 1  # SRH tag = the version the packet used
     # Version 1 has no service 11: its requests are punted, never served by version 0 entries.
     out = igw.send(1, aisid_udp_request(AISID.from_fields(P64, 3, 1, 1, 1), src=CLIENT))

@@ -7,8 +7,13 @@ from cpn_harness import AISID_ADDR, CLIENT, EGW_SID, IGW_SID, MAC, PREFIX, CpnSw
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 
-from traces.constants import FLOWLET_DEFAULT_TIMEOUT_US, SPLIT_SCALE
-from traces.flowhash import flowlet_slot, split_point
+from traces.constants import (
+    FLOW_PIN_DEFAULT_US,
+    FLOW_SITE_LOCAL,
+    FLOWLET_DEFAULT_TIMEOUT_US,
+    SPLIT_SCALE,
+)
+from traces.flowhash import flow_hash, flowlet_slot, split_point
 from traces.packets import aisid_udp_request, probe_request
 
 SERVICE, SITE = 7, 4
@@ -157,3 +162,99 @@ def test_local_site_is_served_without_encapsulation(igw):
     out = igw.send(1, aisid_udp_request(AISID_ADDR, src=CLIENT))
     [pkt] = out[1]
     assert Ether(pkt)[IPv6].dst == "fd00:1::99" and Ether(pkt)[IPv6].nh == 17
+
+
+# -- flow pinning: a request keeps its site ---------------------------------------------------
+SITE2 = 5
+
+
+def _site2_sid(i: int) -> str:
+    return f"fc00:0:{30 + i}::100"
+
+
+def _with_site2(igw: CpnSwitch) -> None:
+    for i in range(4):
+        igw.srv6_path(SITE2, i, IGW_SID, [_site2_sid(i), EGW_SID])
+    igw.ipv6_route("fc00:0:30::/44", 2, MAC["t2"], src_mac=MAC["igw"])
+
+
+def _site_of(igw, sport: int) -> int:
+    out = igw.send(1, aisid_udp_request(AISID_ADDR, src=CLIENT, sport=sport, dport=8080))
+    [(_, [pkt])] = out.items()
+    dst = Ether(pkt)[IPv6].dst
+    if dst in {_path_sid(i) for i in range(4)}:
+        return SITE
+    assert dst in {_site2_sid(i) for i in range(4)}, dst
+    return SITE2
+
+
+def _move_service(igw, site: int) -> None:
+    igw.sw.table_clear("CpnIngress.flowlet.service_site")
+    igw.service_site(SERVICE, site)
+
+
+def test_a_flow_keeps_its_site_when_the_decision_changes(igw):
+    _with_site2(igw)
+    assert _site_of(igw, 40000) == SITE
+    _move_service(igw, SITE2)
+    igw.sw.advance(FLOWLET_DEFAULT_TIMEOUT_US * 4)  # a new flowlet, same flow: same site
+    assert _site_of(igw, 40000) == SITE
+    assert _site_of(igw, 40001) == SITE2  # a new flow follows the decision
+    slot = flowlet_slot(CLIENT, AISID_ADDR, 17, 40000, 8080)
+    assert igw.sw.register_read("CpnIngress.flowlet.site", slot) == SITE + 1
+
+
+def test_a_flow_idle_past_the_pin_time_takes_the_new_site(igw):
+    _with_site2(igw)
+    igw.sw.register_write("CpnIngress.flowlet.pin_us", 0, 2000)
+    assert _site_of(igw, 40000) == SITE
+    _move_service(igw, SITE2)
+    igw.sw.advance(1500)
+    assert _site_of(igw, 40000) == SITE  # active: kept
+    igw.sw.advance(2500)
+    assert _site_of(igw, 40000) == SITE2  # idle longer than pin_us: the decision applies
+
+
+def test_the_default_pin_time_is_one_second(igw):
+    _with_site2(igw)
+    assert _site_of(igw, 40000) == SITE
+    _move_service(igw, SITE2)
+    igw.sw.advance(FLOW_PIN_DEFAULT_US - 100)
+    assert _site_of(igw, 40000) == SITE
+    igw.sw.advance(FLOW_PIN_DEFAULT_US + 100)
+    assert _site_of(igw, 40000) == SITE2
+
+
+def test_another_flow_in_the_same_slot_is_not_pinned(igw):
+    _with_site2(igw)
+    h = flow_hash(CLIENT, AISID_ADDR, 17, 40000, 8080)
+    other = (
+        next(
+            p
+            for p in range(40001, 200000)
+            if (g := flow_hash(CLIENT, AISID_ADDR, 17, p % 65536, 8080)) % 4096 == h % 4096
+            and g >> 12 != h >> 12
+        )
+        % 65536
+    )
+    assert _site_of(igw, 40000) == SITE
+    _move_service(igw, SITE2)
+    igw.sw.advance(10)
+    assert _site_of(igw, other) == SITE2  # same slot, other signature: a new flow
+
+
+def test_a_local_flow_stays_local(igw):
+    _with_site2(igw)
+    igw.sw.table_clear("CpnIngress.flowlet.service_site")
+    igw.service_site(SERVICE, None)
+    igw.service_nodes(SERVICE, [(1, 1)])
+    igw.node(1, "fd00:1::99")
+    igw.ipv6_route("fd00:1::/64", 1, MAC["client"], src_mac=MAC["igw"])
+    out = igw.send(1, aisid_udp_request(AISID_ADDR, src=CLIENT))
+    assert list(out) == [1]
+    _move_service(igw, SITE2)
+    igw.sw.advance(10)
+    out = igw.send(1, aisid_udp_request(AISID_ADDR, src=CLIENT))
+    assert list(out) == [1] and Ether(out[1][0])[IPv6].dst == "fd00:1::99"
+    slot = flowlet_slot(CLIENT, AISID_ADDR, 17, 40000, 8080)
+    assert igw.sw.register_read("CpnIngress.flowlet.site", slot) == FLOW_SITE_LOCAL
