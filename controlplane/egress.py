@@ -41,6 +41,8 @@ FLOW_NODE = "CpnIngress.egw.flow_node"
 FLOW_LAST_SEEN = "CpnIngress.egw.flow_last_seen"
 FLOW_IDLE_TIMEOUT = "CpnIngress.egw.flow_idle_timeout_us"
 FLOW_ACTIVE = 1
+FLOW_STATE_MASK = 3  # flow_state's owner state (EMPTY 0 / ACTIVE 1 / CLOSED 2) ...
+FLOW_SHARED = 4  # ... plus this flag while another flow follows the slot's node
 MAX_NODES = 8
 WEIGHT_MAX = 0xFFFF
 WEIGHT_SCALE = 10_000
@@ -185,20 +187,23 @@ class AgedFlows:
 
 def age_idle_flows(client: Any, now_us: float, idle_us: float) -> AgedFlows:
     """Close ACTIVE flows idle for more than ``idle_us`` (switch time ``now_us``): write
-    ``flow_state[slot] = 0`` and decrement ``connections[node]`` (never below 0)."""
+    ``flow_state[slot] = 0`` and decrement ``connections[node]`` (never below 0). Idle SHARED
+    slots whose owner has closed are emptied too (nothing to decrement)."""
     if idle_us <= 0:
         raise ValueError("idle_us must be positive")
     state = client.read_register(FLOW_STATE)
-    active = [s for s, v in state.items() if v == FLOW_ACTIVE]
-    if not active:
+    live = [s for s, v in state.items() if v & FLOW_STATE_MASK == FLOW_ACTIVE or v & FLOW_SHARED]
+    if not live:
         return AgedFlows()
     last = client.read_register(FLOW_LAST_SEEN)
-    idle = sorted(s for s in active if now_us - last.get(s, 0) > idle_us)
+    idle = sorted(s for s in live if now_us - last.get(s, 0) > idle_us)
     if not idle:
         return AgedFlows()
     node_of = client.read_register(FLOW_NODE)
     per_node: dict[int, int] = {}
     for s in idle:
+        if state[s] & FLOW_STATE_MASK != FLOW_ACTIVE:
+            continue
         per_node[node_of.get(s, 0)] = per_node.get(node_of.get(s, 0), 0) + 1
     conns = read_connections(client, per_node)
     result = AgedFlows(slots=idle)

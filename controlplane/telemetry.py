@@ -52,7 +52,15 @@ SERVICE_PACKETS = "CpnIngress.telemetry.service_packets"
 DROP_REASONS = "CpnIngress.telemetry.drop_reasons"
 EGW_STATS = "CpnIngress.egw.stats"
 CONNECTIONS = "CpnIngress.egw.connections"
-EGW_STAT_NAMES = ("new", "closed", "collision", "aged", "reply_rewritten", "reply_unknown")
+EGW_STAT_NAMES = (
+    "new",
+    "closed",
+    "collision",
+    "aged",
+    "reply_rewritten",
+    "reply_unknown",
+    "shared",
+)
 PROBES_PER_ROUND = 3
 FEW_CELLS = 8  # up to this many cells are read one by one, more by one wildcard read
 

@@ -39,7 +39,7 @@
 #define MAX_PATHS 4
 #define SPLIT_SCALE 10000
 #ifndef FLOWLET_SLOTS
-#define FLOWLET_SLOTS 4096
+#define FLOWLET_SLOTS 16384
 #endif
 #ifndef FLOWLET_DEFAULT_TIMEOUT_US
 #define FLOWLET_DEFAULT_TIMEOUT_US 50000
@@ -56,12 +56,14 @@
 /* Egress gateway. */
 #define MAX_EGW_NODES 8
 #ifndef EGW_FLOW_SLOTS
-#define EGW_FLOW_SLOTS 4096
+#define EGW_FLOW_SLOTS 16384
 #endif
 #define EGW_NODE_IDS 256
 #define EGW_FLOW_EMPTY 0
 #define EGW_FLOW_ACTIVE 1
 #define EGW_FLOW_CLOSED 2
+#define EGW_FLOW_STATE_MASK 3
+#define EGW_FLOW_SHARED 4
 
 /* Telemetry. */
 #define PORT_COUNT 512
@@ -74,6 +76,7 @@
 #define EGW_STAT_AGED_FLOW 3
 #define EGW_STAT_REPLY_REWRITTEN 4
 #define EGW_STAT_REPLY_UNKNOWN 5
+#define EGW_STAT_SHARED 6
 
 /* CQF: deterministic traffic uses the queue pair CQF_PRIORITY_BASE (even cycles) and
  * CQF_PRIORITY_BASE + 1 (odd cycles); best effort uses BEST_EFFORT_PRIORITY. BMv2 serves the

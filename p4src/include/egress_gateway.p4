@@ -15,13 +15,26 @@
  * The request's destination (the AISID) is rewritten to the node's address; replies from the
  * node (source in node_replies) get the AISID back as their source. L4 checksums are updated.
  *
+ * Flows sharing a slot (flow table index = flow_hash mod EGW_FLOW_SLOTS, told apart by the
+ * crc16 signature flow_sig). A slot whose flow has ended (CLOSED) and that no other flow
+ * follows is free: the next flow hashing to it takes it. A flow that finds the slot held by a
+ * live flow (ACTIVE, or followed) follows the occupant's node and marks the slot SHARED; every
+ * packet of either flow refreshes the slot, so it keeps its node - and the follower its node -
+ * until all of them have been idle for flow_idle_timeout_us (a SHARED slot that its owner
+ * reopens with a SYN keeps its node too). A follower is not counted in connections: that is
+ * the table's inherent limit, counted in stats (EGW_STAT_SHARED once per slot that becomes
+ * shared, EGW_STAT_COLLISION per follower packet): a new flow follows another one with a
+ * probability of (live flows) / EGW_FLOW_SLOTS, e.g. 0.5% with 80 live flows and 16384 slots.
+ *
  * Registers (flow index = flow_hash mod EGW_FLOW_SLOTS, see traces.flowhash):
  *   connections[node_id]   active connections of a node
  *   flow_sig / flow_node / flow_state / flow_last_seen [slot]: the flow table; flow_state is
- *       EGW_FLOW_EMPTY (0), EGW_FLOW_ACTIVE (1) or EGW_FLOW_CLOSED (2)
- *   flow_idle_timeout_us[0] an ACTIVE flow idle this long may be replaced by a new flow that
- *       hashes to its slot, or is rescheduled itself (0 = never; the controller ages flows by
- *       writing flow_state = 0 and decrementing connections)
+ *       EGW_FLOW_EMPTY (0), EGW_FLOW_ACTIVE (1) or EGW_FLOW_CLOSED (2) for the slot's owner
+ *       (flow_sig), plus EGW_FLOW_SHARED (4) while another flow follows it
+ *   flow_last_seen[slot]   the last packet of any flow using the slot
+ *   flow_idle_timeout_us[0] a slot idle this long may be replaced by a new flow that hashes to
+ *       it, or its own flow rescheduled (0 = never; the controller ages flows by writing
+ *       flow_state = 0 and decrementing connections)
  *   reply_aisid / reply_sig [reply slot]: the AISID to restore on replies
  *   stats: EGW_STAT_* event counts
  */
@@ -72,6 +85,8 @@ control EgressGateway(inout headers_t hdr,
     bit<1> assign_new = 0;
     bit<1> evict = 0;
     bit<1> own_flow = 0;
+    bit<1> keep_node = 0;
+    bit<8> shared = 0;
     bit<1> syn = 0;
     bit<1> fin_or_rst = 0;
 
@@ -191,33 +206,48 @@ control EgressGateway(inout headers_t hdr,
             assign_new = 0;
             evict = 0;
             own_flow = 0;
+            keep_node = 0;
+            shared = state & EGW_FLOW_SHARED;
+            state = state & EGW_FLOW_STATE_MASK;
             if (state == EGW_FLOW_EMPTY) {
                 assign_new = 1;
+                shared = 0;
             } else if (stored_sig != meta.flow_sig) {
                 if (expired == 1) {
-                    /* The slot's flow went idle: replace it. */
+                    /* Nothing used the slot for the idle timeout: replace its flow. */
                     assign_new = 1;
                     evict = 1;
+                    shared = 0;
+                } else if (state == EGW_FLOW_CLOSED && shared == 0) {
+                    /* The slot's flow has ended and no other flow follows it: reuse it. */
+                    assign_new = 1;
                 } else {
-                    /* Two live flows share the slot: follow the occupant's node. */
+                    /* Two live flows share the slot: follow the occupant's node, and keep the
+                     * slot (and its node) alive while either flow sends. */
+                    if (shared == 0) {
+                        stats.count(EGW_STAT_SHARED);
+                    }
+                    shared = EGW_FLOW_SHARED;
                     stats.count(EGW_STAT_COLLISION);
                 }
             } else if (state == EGW_FLOW_CLOSED) {
                 if (syn == 1 || !hdr.tcp.isValid()) {
                     assign_new = 1;
+                    keep_node = (bit<1>)(shared != 0);   /* followers stay on its node */
                 } else {
                     own_flow = 1;   /* the closing handshake of a counted-out connection */
                 }
             } else if (expired == 1) {
                 assign_new = 1;
                 evict = 1;
+                shared = 0;
             } else {
                 own_flow = 1;
             }
 
             best_node = stored_node;
             found = 0;
-            if (assign_new == 1) {
+            if (assign_new == 1 && keep_node == 0) {
                 WLC_CANDIDATE(n0, w0)
                 WLC_CANDIDATE(n1, w1)
                 WLC_CANDIDATE(n2, w2)
@@ -262,9 +292,9 @@ control EgressGateway(inout headers_t hdr,
                         state = EGW_FLOW_CLOSED;
                         stats.count(EGW_STAT_CLOSED_FLOW);
                     }
-                    flow_state.write(slot, state);
-                    flow_last_seen.write(slot, meta.ingress_ts);
                 }
+                flow_state.write(slot, state | shared);
+                flow_last_seen.write(slot, meta.ingress_ts);
                 /* Remember the AISID for the replies, then rewrite to the node. */
                 hash(rslot, HashAlgorithm.crc32, 32w0,
                      { hdr.ipv6.src_addr, node_address, meta.l4_proto,

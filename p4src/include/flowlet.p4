@@ -23,7 +23,7 @@
  * is active, so that a new site decision (an interval's service_site change, a policy swap)
  * applies to new flows only and no request is split between two sites.
  *   site[i]       site_id + 1 of the flow (FLOW_SITE_LOCAL: the gateway's own site; 0: none)
- *   site_sig[i]   flow_hash bits 19..12 (with the slot, the whole 20-bit flow hash)
+ *   site_sig[i]   crc16 of the 5-tuple (meta.flow_sig), to tell flows sharing a slot apart
  *   pin_us[0]     idle gap after which the site is no longer kept (0: FLOW_PIN_DEFAULT_US)
  * A packet of a flow seen within pin_us, with the same signature, goes to the kept site
  * (overriding service_site); any other packet keeps the site service_site gave it.
@@ -39,12 +39,12 @@ control FlowletSplit(inout headers_t hdr,
     register<bit<16>, bit<32>>(FLOWLET_SLOTS) version;
     register<bit<32>, bit<32>>(1) timeout_us;
     register<bit<16>, bit<32>>(FLOWLET_SLOTS) site;
-    register<bit<8>, bit<32>>(FLOWLET_SLOTS) site_sig;
+    register<bit<16>, bit<32>>(FLOWLET_SLOTS) site_sig;
     register<bit<32>, bit<32>>(1) pin_us;
 
     bit<32> slot = 0;
     bit<16> kept = 0;
-    bit<8> sig = 0;
+    bit<16> sig = 0;
     bit<32> pin = 0;
     bit<48> seen = 0;
     bit<8> current = 0;
@@ -97,6 +97,10 @@ control FlowletSplit(inout headers_t hdr,
         service_site.apply();
         if (meta.site_found == 1 && !hdr.probe.isValid()) {
             slot = ((bit<32>)meta.flow_hash) & (FLOWLET_SLOTS - 1);
+            hash(meta.flow_sig, HashAlgorithm.crc16, 16w0,
+                 { hdr.ipv6.src_addr, hdr.ipv6.dst_addr, meta.l4_proto,
+                   meta.l4_src_port, meta.l4_dst_port },
+                 32w65536);
             last_seen.read(seen, slot);
             site.read(kept, slot);
             site_sig.read(sig, slot);
@@ -104,7 +108,7 @@ control FlowletSplit(inout headers_t hdr,
             if (pin == 0) {
                 pin = FLOW_PIN_DEFAULT_US;
             }
-            if (kept != 0 && sig == (bit<8>)(meta.flow_hash >> 12)
+            if (kept != 0 && sig == meta.flow_sig
                     && meta.ingress_ts - seen <= (bit<48>)pin) {
                 if (kept == FLOW_SITE_LOCAL) {
                     meta.site_local = 1;
@@ -118,7 +122,7 @@ control FlowletSplit(inout headers_t hdr,
                 } else {
                     site.write(slot, meta.site_id + 1);
                 }
-                site_sig.write(slot, (bit<8>)(meta.flow_hash >> 12));
+                site_sig.write(slot, meta.flow_sig);
             }
             if (meta.site_local == 1) {
                 last_seen.write(slot, meta.ingress_ts);

@@ -204,3 +204,78 @@ def test_no_usable_node_is_dropped_and_counted():
     assert egw.send(1, _syn(2)) == {}
     assert egw.drops() == {DropReason.EGW_NO_NODE: 2}
     assert _conns(egw) == {1: 0, 2: 0, 3: 0}
+
+
+SHARED = 6  # EGW_STAT_SHARED
+SHARED_FLAG = 4  # EGW_FLOW_SHARED
+
+
+def _slot_mates(n=3, proto=6, dport=443):
+    """``n`` source ports whose flows share one egress-gateway slot (with distinct signatures)."""
+    from traces.flowhash import flow_signature
+
+    first: dict[int, list[int]] = {}
+    for p in range(30000, 65000):
+        first.setdefault(egw_flow_slot(CLIENT, AISID_ADDR, proto, p, dport), []).append(p)
+        ports = first[egw_flow_slot(CLIENT, AISID_ADDR, proto, p, dport)]
+        if len(ports) == n:
+            sigs = {flow_signature(CLIENT, AISID_ADDR, proto, q, dport) for q in ports}
+            assert len(sigs) == n
+            return ports
+    raise AssertionError("no slot mates found")
+
+
+def _tcp(sport, flags, payload=b""):
+    return aisid_tcp_request(
+        AISID_ADDR, src=CLIENT, sport=sport, dport=443, flags=flags, payload=payload
+    )
+
+
+def test_a_closed_slot_is_reused_and_a_follower_keeps_its_node():
+    """Flows sharing a slot: the next flow on a CLOSED slot is scheduled afresh; a flow that
+    finds a live occupant follows its node for its whole life, also after the occupant closed
+    and longer than the idle timeout after the occupant's last packet (the demo's failure)."""
+    a, b, c = _slot_mates()
+    slot = egw_flow_slot(CLIENT, AISID_ADDR, 6, a, 443)
+    egw = egress_gateway(nodes=[(1, 1), (2, 1)])
+    egw.sw.register_write("CpnIngress.egw.flow_idle_timeout_us", 0, 1000)
+    # a opens and closes on node 1; b's SYN reuses the closed slot: WLC picks node 1 again
+    # (connections 0/0, tie to the lowest index) and counts it - it is the slot's flow now.
+    assert _node_of(egw.send(1, _syn(a))) == 1
+    assert _node_of(egw.send(1, _tcp(a, "FA"))) == 1
+    egw.sw.register_write("CpnIngress.egw.connections", 2, 0)
+    egw.sw.register_write("CpnIngress.egw.connections", 1, 5)  # node 1 busy: b must go to 2
+    egw.sw.advance(10)
+    assert _node_of(egw.send(1, _syn(b))) == 2
+    assert _conns(egw) == {1: 5, 2: 1, 3: 0}
+    assert egw.sw.register_read("CpnIngress.egw.flow_state", slot) == 1
+    assert (_stat(egw, NEW), _stat(egw, COLLISION), _stat(egw, SHARED)) == (2, 0, 0)
+    # c arrives while b is live: it follows b's node, uncounted; the slot is marked shared.
+    egw.sw.advance(10)
+    assert _node_of(egw.send(1, _syn(c))) == 2
+    assert egw.sw.register_read("CpnIngress.egw.flow_state", slot) == 1 | SHARED_FLAG
+    assert _conns(egw) == {1: 5, 2: 1, 3: 0}
+    # b sends its last packet and closes; node 2 is made the busier one, so a rescheduled flow
+    # would go to node 1. c keeps sending, every 600 µs, for 3 ms: more than the idle timeout
+    # after b's last packet, and c stays on node 2 throughout.
+    assert _node_of(egw.send(1, _tcp(b, "FA"))) == 2
+    assert _conns(egw) == {1: 5, 2: 0, 3: 0}
+    egw.sw.register_write("CpnIngress.egw.connections", 1, 0)
+    egw.sw.register_write("CpnIngress.egw.connections", 2, 5)
+    for _ in range(5):
+        egw.sw.advance(600)
+        assert _node_of(egw.send(1, _tcp(c, "PA", b"x" * 10))) == 2
+    assert egw.sw.register_read("CpnIngress.egw.flow_state", slot) == 2 | SHARED_FLAG
+    # A new flow on the shared (owner closed) slot follows it too, and b's reopening SYN keeps
+    # node 2 (counted again) although node 1 is idle.
+    assert _node_of(egw.send(1, _syn(a))) == 2
+    assert _node_of(egw.send(1, _syn(b))) == 2
+    assert _conns(egw) == {1: 0, 2: 6, 3: 0}
+    assert (_stat(egw, NEW), _stat(egw, SHARED)) == (3, 1)
+    assert _stat(egw, COLLISION) == 1 + 5 + 1  # c's SYN, c's five packets, a's SYN
+    # Once nothing has used the slot for the idle timeout, the next flow replaces it afresh.
+    egw.sw.advance(1001)
+    assert _node_of(egw.send(1, _syn(c))) == 1
+    assert egw.sw.register_read("CpnIngress.egw.flow_state", slot) == 1
+    assert _stat(egw, AGED) == 1  # b's reopened connection on node 2 was aged out
+    assert _conns(egw) == {1: 1, 2: 5, 3: 0}

@@ -13,7 +13,7 @@ from traces.constants import (
     FLOWLET_DEFAULT_TIMEOUT_US,
     SPLIT_SCALE,
 )
-from traces.flowhash import flow_hash, flowlet_slot, split_point
+from traces.flowhash import flow_signature, flowlet_slot, split_point
 from traces.packets import aisid_udp_request, probe_request
 
 SERVICE, SITE = 7, 4
@@ -105,7 +105,7 @@ def test_flowlet_timeout_register(igw):
 def test_split_ratios_over_many_flows(igw, ratios):
     igw.sw.table_clear("CpnIngress.flowlet.path_split")
     igw.path_split(SITE, ratios)
-    n = 1000
+    n = 2000  # ~120 pairs of flows share one of the 16384 slots
     t = _now(igw)
     paths = [_send(igw, sport=10000 + i) for i in range(n)]
     # Model: flows whose hashes share a flowlet slot share its flowlet (all sent at time t).
@@ -227,15 +227,14 @@ def test_the_default_pin_time_is_one_second(igw):
 
 def test_another_flow_in_the_same_slot_is_not_pinned(igw):
     _with_site2(igw)
-    h = flow_hash(CLIENT, AISID_ADDR, 17, 40000, 8080)
-    other = (
-        next(
-            p
-            for p in range(40001, 200000)
-            if (g := flow_hash(CLIENT, AISID_ADDR, 17, p % 65536, 8080)) % 4096 == h % 4096
-            and g >> 12 != h >> 12
-        )
-        % 65536
+    slot = flowlet_slot(CLIENT, AISID_ADDR, 17, 40000, 8080)
+    other = next(
+        p
+        for p in range(1, 65536)
+        if p != 40000 and flowlet_slot(CLIENT, AISID_ADDR, 17, p, 8080) == slot
+    )
+    assert flow_signature(CLIENT, AISID_ADDR, 17, other, 8080) != flow_signature(
+        CLIENT, AISID_ADDR, 17, 40000, 8080
     )
     assert _site_of(igw, 40000) == SITE
     _move_service(igw, SITE2)

@@ -17,7 +17,7 @@ def test_tuple_layout_and_derived_values():
     assert data[32] == 17 and data[33:35] == (40000).to_bytes(2, "big")
     h = flowhash.flow_hash("fd00:1::10", "2001:db8::1", 17, 40000, 8080)
     assert h == zlib.crc32(data) & 0xFFFFF
-    assert flowhash.flowlet_slot("fd00:1::10", "2001:db8::1", 17, 40000, 8080) == h % 4096
+    assert flowhash.flowlet_slot("fd00:1::10", "2001:db8::1", 17, 40000, 8080) == h % 16384
     p = flowhash.split_point("fd00:1::10", "2001:db8::1", 17, 40000, 8080, 123456)
     assert 0 <= p < flowhash.SPLIT_SCALE
     assert p == zlib.crc32(data + (123456).to_bytes(6, "big")) % 10000
