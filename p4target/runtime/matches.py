@@ -20,6 +20,7 @@ from .errors import denied, invalid
 from .pipeline import SCOPE, FieldSpec, Pipeline, TableSpec
 
 Canon = tuple[Any, ...]
+_TABLE_ONLY, _DEFAULT_ONLY = SCOPE.TABLE_ONLY, SCOPE.DEFAULT_ONLY  # plain ints: no enum lookup
 
 
 def decode_key(spec: TableSpec, matches: Sequence[Any]) -> tuple[Canon, list[Any]]:
@@ -61,6 +62,44 @@ def _decode(
 
 
 def _field(where: str, f: FieldSpec, fm: Any) -> tuple[Any, Any]:
+    """(canonical value, switch key) of one field; the checks of :func:`_field_checked` done
+    inline for a well-formed field, which falls back to it for anything else (the errors)."""
+    width = f.width
+    if fm is not None and width and fm.WhichOneof("field_match_type") == f.kind:
+        kind = f.kind
+        if kind == "exact":
+            b = fm.exact.value
+            v = int.from_bytes(b, "big")
+            if b and not v >> width:
+                return v, Exact(v)
+        elif kind == "ternary":
+            t = fm.ternary
+            b, bm = t.value, t.mask
+            v, m = int.from_bytes(b, "big"), int.from_bytes(bm, "big")
+            if b and bm and m and not (v >> width or m >> width or v & ~m):
+                return (v, m), Ternary(v, m)
+        elif kind == "lpm":
+            lp = fm.lpm
+            b, plen = lp.value, lp.prefix_len
+            v = int.from_bytes(b, "big")
+            if b and not v >> width and 0 < plen <= width and not v & ((1 << (width - plen)) - 1):
+                return (v, plen), LPM(v, plen)
+        elif kind == "range":
+            r = fm.range
+            bl, bh = r.low, r.high
+            lo, hi = int.from_bytes(bl, "big"), int.from_bytes(bh, "big")
+            if (
+                bl
+                and bh
+                and not (lo >> width or hi >> width)
+                and lo <= hi
+                and not (lo == 0 and hi == (1 << width) - 1)
+            ):
+                return (lo, hi), Range(lo, hi)
+    return _field_checked(where, f, fm)
+
+
+def _field_checked(where: str, f: FieldSpec, fm: Any) -> tuple[Any, Any]:
     kind = f.kind
     width = f.width
     what = f"{where}: field {f.name}"
@@ -184,15 +223,16 @@ def decode_action(
     p: Pipeline, spec: TableSpec, act: Any, default: bool = False
 ) -> tuple[int, int, tuple[int, ...]]:
     """(P4Info action id, JSON action id, parameter values) of a table's ``Action``."""
-    ref = spec.actions.get(act.action_id)
+    aid = act.action_id
+    ref = spec.actions.get(aid)
     if ref is None:
-        raise invalid(f"table {spec.name}: action id {act.action_id} is not one of its actions")
+        raise invalid(f"table {spec.name}: action id {aid} is not one of its actions")
     jaid, scope = ref
-    if default and scope == SCOPE.TABLE_ONLY:
-        raise denied(f"table {spec.name}: action {act.action_id} is @tableonly")
-    if not default and scope == SCOPE.DEFAULT_ONLY:
-        raise denied(f"table {spec.name}: action {act.action_id} is @defaultonly")
-    return act.action_id, jaid, decode_params(p, act)
+    if default and scope == _TABLE_ONLY:
+        raise denied(f"table {spec.name}: action {aid} is @tableonly")
+    if not default and scope == _DEFAULT_ONLY:
+        raise denied(f"table {spec.name}: action {aid} is @defaultonly")
+    return aid, jaid, decode_params(p, act)
 
 
 def decode_params(p: Pipeline, act: Any) -> tuple[int, ...]:

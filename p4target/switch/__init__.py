@@ -21,7 +21,9 @@ errors are :mod:`.errors` classes, raised before anything changes)
 --------------------------------------------------------------------------------------------
 Program
     ``load_config(json_or_path)`` (resets P4 state, PRE, clone sessions), ``program``
-    (:class:`.program.Program`), ``generated_source``.
+    (:class:`.program.Program`), ``generated_source``; ``Switch(..., engine=)`` "python",
+    "native" (generated C, :mod:`.native`) or "auto" (the default, ``$CPN_P4_ENGINE``: native
+    when a C compiler is there and the program is supported), ``engine_name``.
 Tables
     ``table_add(t, key, action, params, priority=None, member=, group=, ttl_us=) -> handle``;
     ``table_modify(t, handle, action, params | member= | group=)``; ``table_delete``;
@@ -61,13 +63,14 @@ Digests
     ack_timeout_us)``, ``digest_ack(name, msg_id)``, ``digest_names()``.
 Packet I/O
     ``add_port(n, port=None)`` (MemoryPort by default, or an interface name for
-    :class:`AfPacketPort`), ``remove_port``, ``receive(port, data)``, ``inject(data,
+    :class:`AfPacketPort`), ``remove_port``, ``receive(port, data)``,
+    ``receive_batch([(port, data), ...])`` (one native call for the batch), ``inject(data,
     port=None)`` (packet-out on the CPU port), ``on_packet_in(cb)`` (what the pipeline sends
     to ``cpu_port``), ``on_transmit(cb(port, data))``.
 Traffic manager
     ``set_priority_queues(n)``, ``set_queue_depth(port|None, depth, priority=None)``,
     ``set_queue_rate(port|None, pps, priority=None)``, ``set_link_rate(port, bps)``,
-    ``set_port_delay(port, delay_us)``,
+    ``set_port_delay(port, delay_us)``, ``set_frame_size(fn)`` (bytes charged per frame),
     ``set_cqf(port, cycle_us, t0_us=0, queues=(0, 1))``, ``queue_depth(port, priority=None)``,
     ``set_recirculate_delay(us)``.
 Time, batches, statistics

@@ -66,6 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--no-p4", action="store_true", help="start without a program")
     ap.add_argument(
+        "--engine",
+        choices=("python", "native", "auto"),
+        default=None,
+        help="data path: python (reference), native (generated C, refuses unsupported "
+        "programs), auto (native when a C compiler is there and the program is supported, "
+        "else python); default $CPN_P4_ENGINE or auto",
+    )
+    ap.add_argument(
         "--queue-depth", type=int, default=None, metavar="PKTS", help="depth of every egress queue"
     )
     ap.add_argument(
@@ -113,7 +121,9 @@ def build_switch(args: argparse.Namespace) -> Switch:
         drop_port=args.drop_port,
         priority_queues=args.priority_queues,
         log_console=args.log_console,
+        engine=args.engine,
     )
+    log.info("engine: %s", sw.engine_name)
     if args.queue_depth is not None:
         sw.set_queue_depth(None, args.queue_depth)
     for port, bps in args.link_rate:

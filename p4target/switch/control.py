@@ -252,6 +252,15 @@ class ControlMixin(TableControlMixin):
         with self.lock:
             self.tm.set_link_rate(port, bps)
 
+    def set_frame_size(self: Switch, fn: Callable[[bytes], int] | None) -> None:
+        """Charge a frame ``fn(frame)`` bytes instead of its length: serialisation time and
+        ``tx_bytes`` at every port, and ``standard_metadata.packet_length`` (so counters and
+        meters) of received frames. For emulated networks that send one frame standing for
+        many packets (``traces.appproto.accounted_size``); None restores the length."""
+        with self.lock:
+            self.frame_size = fn
+            self.tm.frame_size = fn or len
+
     def set_port_delay(self: Switch, port: int, delay_us: float) -> None:
         """Packets sent out of ``port`` reach it ``delay_us`` later (after serialisation):
         link delay for emulated networks, on either clock and for any kind of port."""

@@ -69,7 +69,7 @@ class TableControlMixin:
             )
         args = []
         for p, spec in zip(params, rd, strict=True):
-            v = as_int(p, f"parameter {spec['name']}")
+            v = p if type(p) is int else as_int(p, f"parameter {spec['name']}")
             w = int(spec["bitwidth"])
             if not 0 <= v < (1 << w):
                 raise BadValueError(

@@ -144,6 +144,8 @@ class DatapathMixin:
             log.exception("packet dropped: internal error in ingress")
 
     def _ingress_unsafe(self: Switch, P: Pkt, itype: int, preserve: tuple | None) -> None:
+        if self._native is not None:
+            return self._native.ingress(P, itype, preserve)
         F = P.F = self._F0[:]
         V = P.V = self._V0[:]
         S = P.S = self._S0[:]
@@ -263,6 +265,8 @@ class DatapathMixin:
             return None
 
     def _egress_unsafe(self: Switch, P: Pkt, port: int, qid: int) -> bytes | None:
+        if self._native is not None:
+            return self._native.egress(P, port, qid)
         F, V, S = P.F, P.V, P.S
         now = self.clock.now()
         self._pro["eg_pre"](F, P, port, qid, now)

@@ -29,7 +29,8 @@ class Exact:
     value: int
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "value", as_int(self.value))
+        if type(self.value) is not int:  # ints are kept as they are (what as_int returns)
+            object.__setattr__(self, "value", as_int(self.value))
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,8 @@ class LPM:
     prefix_len: int
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "value", as_int(self.value))
+        if type(self.value) is not int:
+            object.__setattr__(self, "value", as_int(self.value))
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,10 @@ class Ternary:
     mask: int
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "value", as_int(self.value))
-        object.__setattr__(self, "mask", as_int(self.mask, "mask"))
+        if type(self.value) is not int:
+            object.__setattr__(self, "value", as_int(self.value))
+        if type(self.mask) is not int:
+            object.__setattr__(self, "mask", as_int(self.mask, "mask"))
 
 
 @dataclass(frozen=True)
@@ -57,8 +61,10 @@ class Range:
     hi: int
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "lo", as_int(self.lo, "lo"))
-        object.__setattr__(self, "hi", as_int(self.hi, "hi"))
+        if type(self.lo) is not int:
+            object.__setattr__(self, "lo", as_int(self.lo, "lo"))
+        if type(self.hi) is not int:
+            object.__setattr__(self, "hi", as_int(self.hi, "hi"))
 
 
 @dataclass(frozen=True)

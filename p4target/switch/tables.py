@@ -7,10 +7,17 @@ Lookup structures by table kind:
 * ternary/optional/LPM without range fields: tuple-space search (one dict per distinct mask
   tuple, groups visited by decreasing best priority, stopping once no group can win);
 * any range field: entries sorted by priority, scanned in order.
+
+Writes keep these structures in order incrementally (bisect insertion and removal, a priority
+count per tuple-space group), so a write costs O(log n) comparisons plus a list shift rather
+than a re-sort; the group visiting order is rebuilt on the first lookup after a write that
+changed a group's best priority (or the set of groups).  Among entries of equal priority the
+one with the smaller handle (added first) wins, whatever the write order.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections.abc import Callable
 from operator import and_
 from typing import Any
@@ -23,6 +30,25 @@ from .errors import (
     TableFullError,
 )
 from .matchkeys import LPM, ActionCall, Entry, Exact, KeySpec, MatchValue, Optional, Range, Ternary
+
+_EXACT, _LPM, _TERNARY, _RANGE, _OPTIONAL, _OTHER = range(6)
+_MATCH_CODES = {
+    "exact": _EXACT,
+    "valid": _EXACT,
+    "lpm": _LPM,
+    "ternary": _TERNARY,
+    "range": _RANGE,
+    "optional": _OPTIONAL,
+}
+
+
+def _entry_rank(e: Entry) -> tuple[int, int]:
+    """Lookup preference: larger priority first, then the entry added first."""
+    return (-e.priority, e.handle)
+
+
+def _scan_rank(x: tuple[Entry, tuple]) -> tuple[int, int]:
+    return (-x[0].priority, x[0].handle)
 
 
 class Journal:
@@ -111,8 +137,14 @@ class Table:
         self._lpm: dict[int, dict[tuple, Entry]] = {}
         self._lpm_order: list[tuple[int, tuple[int, ...]]] = []
         self._groups: dict[tuple, dict[tuple, list[Entry]]] = {}
+        self._group_prios: dict[tuple, dict[int, int]] = {}  # masks -> {priority: entries}
+        self._group_top: dict[tuple, int] = {}  # masks -> best priority in the group
         self._group_order: list[tuple[int, tuple]] = []
+        self._order_stale = False
         self._scan: list[tuple[Entry, tuple]] = []
+        self._norm_fields = tuple(
+            (_MATCH_CODES.get(k.match_type, _OTHER), k.width, (1 << k.width) - 1) for k in keys
+        )
         self.lookup: Callable[[tuple], Entry | None] = self._choose_lookup()
 
     # -- lookup ----------------------------------------------------------------------------------
@@ -135,6 +167,12 @@ class Table:
             if e is not None:
                 return e
         return None
+
+    def _lookup_tuple_stale(self, key: tuple) -> Entry | None:
+        """The first lookup after a write that changed the group order: rebuild it, then look
+        up (later lookups go straight to :meth:`_lookup_tuple`)."""
+        self._rebuild_group_order()
+        return self._lookup_tuple(key)
 
     def _lookup_tuple(self, key: tuple) -> Entry | None:
         best: Entry | None = None
@@ -169,6 +207,76 @@ class Table:
 
     def normalize(self, key: list[MatchValue] | tuple[MatchValue, ...]) -> tuple[tuple, tuple]:
         """Validate a key; return (canonical key values, per-field masks) for the index."""
+        fast = self._normalize_fast(key)
+        if fast is not None:
+            return fast
+        return self._normalize_checked(key)
+
+    def _normalize_fast(self, key: list[MatchValue] | tuple[MatchValue, ...]) -> tuple | None:
+        """:meth:`normalize` for the common case: every field given as the match kind's own
+        value class (what the P4Runtime server passes), every value valid. None for anything
+        else: :meth:`_normalize_checked` then converts, or raises the exact error."""
+        fields = self._norm_fields
+        if len(key) != len(fields):
+            return None
+        canon: list[tuple] = []
+        masks: list[int | None] = []
+        for (code, width, full), mv in zip(fields, key, strict=True):
+            t = type(mv)
+            if code == _EXACT:
+                if t is not Exact:
+                    return None
+                v = mv.value
+                if not 0 <= v <= full:
+                    return None
+                canon.append((v, full))
+                masks.append(full)
+            elif code == _TERNARY:
+                if t is not Ternary:
+                    return None
+                v, m = mv.value, mv.mask
+                if not (0 <= v <= full and 0 <= m <= full):
+                    return None
+                canon.append((v & m, m))
+                masks.append(m)
+            elif code == _LPM:
+                if t is not LPM:
+                    return None
+                v, plen = mv.value, mv.prefix_len
+                if type(plen) is not int or not (0 <= plen <= width and 0 <= v <= full):
+                    return None
+                m = full ^ ((1 << (width - plen)) - 1)
+                if v & ~m:
+                    return None
+                canon.append((v, m))
+                masks.append(m)
+            elif code == _RANGE:
+                if t is not Range:
+                    return None
+                lo, hi = mv.lo, mv.hi
+                if not 0 <= lo <= hi <= full:
+                    return None
+                canon.append(("r", lo, hi))
+                masks.append(None)
+            elif code == _OPTIONAL:
+                if t is not Optional:
+                    return None
+                v = mv.value
+                if v is None:
+                    canon.append((0, 0))
+                    masks.append(0)
+                else:
+                    if not 0 <= v <= full:
+                        return None
+                    canon.append((v, full))
+                    masks.append(full)
+            else:
+                return None
+        return tuple(canon), tuple(masks)
+
+    def _normalize_checked(
+        self, key: list[MatchValue] | tuple[MatchValue, ...]
+    ) -> tuple[tuple, tuple]:
         if len(key) != len(self.keys):
             raise BadValueError(
                 f"table {self.name}: key has {len(key)} fields, expected {len(self.keys)}"
@@ -261,15 +369,27 @@ class Table:
             self._lpm[plen][tuple(c[0] for c in canon)] = e
         elif self.mode == "tuple":
             masks = tuple(c[1] for c in canon)
-            grp = self._groups.setdefault(masks, {})
-            lst = grp.setdefault(tuple(c[0] for c in canon), [])
-            lst.append(e)
-            lst.sort(key=lambda x: (-x.priority, x.handle))
-            self._reorder_groups()
+            k = tuple(c[0] for c in canon)
+            prio = e.priority
+            grp = self._groups.get(masks)
+            if grp is None:
+                grp = self._groups[masks] = {}
+                self._group_prios[masks] = {}
+                self._group_top[masks] = prio
+                self._order_changed()
+            lst = grp.get(k)
+            if lst is None:
+                grp[k] = [e]
+            else:
+                insort(lst, e, key=_entry_rank)
+            prios = self._group_prios[masks]
+            prios[prio] = prios.get(prio, 0) + 1
+            if prio > self._group_top[masks]:
+                self._group_top[masks] = prio
+                self._order_changed()
         elif self.mode == "scan":
             ms = tuple((1, c[1], c[2]) if c[0] == "r" else (0, c[0], c[1]) for c in canon)
-            self._scan.append((e, ms))
-            self._scan.sort(key=lambda x: (-x[0].priority, x[0].handle))
+            insort(self._scan, (e, ms), key=_scan_rank)
 
     def _remove(self, e: Entry) -> None:
         del self.entries[e.handle]
@@ -287,22 +407,43 @@ class Table:
             masks = tuple(c[1] for c in canon)
             grp = self._groups[masks]
             k = tuple(c[0] for c in canon)
-            grp[k].remove(e)
-            if not grp[k]:
+            lst = grp[k]
+            lst.remove(e)
+            if not lst:
                 del grp[k]
-            if not grp:
-                del self._groups[masks]
-            self._reorder_groups()
+            prio = e.priority
+            prios = self._group_prios[masks]
+            left = prios[prio] - 1
+            if left:
+                prios[prio] = left
+            else:
+                del prios[prio]
+                if not grp:
+                    del self._groups[masks], self._group_prios[masks], self._group_top[masks]
+                    self._order_changed()
+                elif prio == self._group_top[masks]:
+                    self._group_top[masks] = max(prios)
+                    self._order_changed()
         elif self.mode == "scan":
-            self._scan = [x for x in self._scan if x[0] is not e]
+            scan = self._scan
+            i = bisect_left(scan, (-e.priority, e.handle), key=_scan_rank)
+            if i == len(scan) or scan[i][0] is not e:  # pragma: no cover - index corrupted
+                raise RuntimeError(f"table {self.name}: entry {e.handle} missing from its index")
+            del scan[i]
 
-    def _reorder_groups(self) -> None:
-        order = []
-        for masks, grp in self._groups.items():
-            top = max(lst[0].priority for lst in grp.values())
-            order.append((top, masks))
+    def _order_changed(self) -> None:
+        """A group's best priority (or the set of groups) changed: the next lookup rebuilds
+        the group visiting order."""
+        if not self._order_stale:
+            self._order_stale = True
+            self.lookup = self._lookup_tuple_stale
+
+    def _rebuild_group_order(self) -> None:
+        order = [(top, masks) for masks, top in self._group_top.items()]
         order.sort(key=lambda x: -x[0])
         self._group_order = order
+        self._order_stale = False
+        self.lookup = self._lookup_tuple
 
     # -- control API -----------------------------------------------------------------------------
 

@@ -114,6 +114,9 @@ class TrafficManager:
         self.ports: dict[int, EgressPort] = {}
         self._in_egress = 0  # >0 while egress runs: new packets then always queue
         self.lock = lock if lock is not None else contextlib.nullcontext()
+        # Bytes a frame occupies on the link (serialisation time, tx_bytes); ``len`` unless an
+        # emulated network charges aggregated frames for what they stand for.
+        self.frame_size: Callable[[bytes], int] = len
 
     # -- configuration ---------------------------------------------------------------------------
 
@@ -230,7 +233,7 @@ class TrafficManager:
                 self._in_egress -= 1
             if data is not None:
                 ep.tx_packets += 1
-                ep.tx_bytes += len(data)
+                ep.tx_bytes += self.frame_size(data)
                 self.transmit(port, data)
             return True
         cqf = ep.cqf
@@ -314,10 +317,11 @@ class TrafficManager:
             if data is None:
                 continue
             ep.tx_packets += 1
-            ep.tx_bytes += len(data)
+            size = self.frame_size(data)
+            ep.tx_bytes += size
             done = now
             if ep.link_bps:
-                done = now + len(data) * 8e6 / ep.link_bps
+                done = now + size * 8e6 / ep.link_bps
                 ep.busy_until = done
             if done + ep.delay_us > now:
                 clock.call_at(done + ep.delay_us, self._deferred_transmit, ep.number, data)
