@@ -27,8 +27,10 @@ endif
 P4FLAGS ?=
 P4C_FLAGS := $(strip --arch v1model --std p4-16 -I p4src/include $(P4FLAGS))
 PYTEST_ARGS ?=
+# Options of the main job, e.g. `make demo DEMO_ARGS="--topology abilene --faults"`.
+DEMO_ARGS ?=
 
-.PHONY: setup build test demo demo-mininet bench lint clean
+.PHONY: setup build test demo demo-router demo-mininet bench lint clean
 
 setup: $(STAMP)
 
@@ -54,10 +56,18 @@ $(BUILD)/%.json: p4src/%.p4 $(wildcard p4src/include/*.p4) | $(STAMP)
 	@mkdir -p $(BUILD)
 	$(P4C_CMD) $(P4C_FLAGS) -o $@ --p4runtime-files $(BUILD)/$*.p4info.$(P4INFO_EXT) $<
 
+# The suite runs on the default engine (native when gcc and cffi are there), then the data-plane
+# suites once more on the Python engine, the reference.
 test: build
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+	CPN_P4_ENGINE=python $(BIN)/pytest -q tests/switch tests/dataplane tests/test_p4_stf_suite.py
 
+# The main job: the in-process CPN, the controller, the Table-3 workload, a policy swap.
 demo: build
+	$(BIN)/python -m cpn demo $(DEMO_ARGS)
+
+# The first demo: compile p4src/ and route a few packets through router.p4.
+demo-router: build
 	$(BIN)/python -m p4target.demo
 
 # The Mininet way (root): line4 plus a DNS host, AISID and DNS requests, Base1 -> Base2 swap.

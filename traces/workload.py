@@ -10,7 +10,8 @@ description's business). How it is read here:
   DNS names ``svc<id>.<zone>``. Each compute site provides ``types_per_site`` (10) of them: type
   ``i`` goes to site ``i mod S`` first (every type is provided somewhere), then each site is
   filled up with a seeded choice of the others. A network description that lists ``services``
-  defines the types instead (one per distinct AISID, provided at the listed sites).
+  defines the types instead (one per distinct AISID, provided at the listed sites and their
+  ``replicas``).
 * **Per request** (independent, uniform): client host (hosts of kind ``client``), service type,
   bandwidth demand ``rate_bps`` in [20, 100] Mbit/s, transfer duration in ``duration_s``
   ([0.2, 1.0] s) so ``data_bytes = rate * duration / 8``, compute demand in [1, 10]: Table 3
@@ -117,7 +118,7 @@ def _catalog(net: Any, p: WorkloadParams, rng: np.random.Generator) -> list[Serv
         for i, (aisid, descs) in enumerate(by_aisid.items(), 1):
             budget = AISID.from_address(aisid).latency_budget_us or 0
             deadline = max([d.deadline_us for d in descs] + [budget])
-            sites = tuple(dict.fromkeys(d.site for d in descs))
+            sites = tuple(dict.fromkeys(s for d in descs for s in (d.site, *d.replicas)))
             out.append(ServiceType(i, descs[0].name, aisid, f"{descs[0].name}.{p.zone}", sites,
                                    deadline))  # fmt: skip
         return out

@@ -1,7 +1,8 @@
 """``python -m controlplane run`` end to end, as real processes.
 
-Four embedded switches run as separate ``python -m p4target.switch --no-p4`` processes (in
-memory, no interfaces) at the addresses of a temporary copy of ``line4.json``; the controller
+Four switches run as separate processes (in memory, no interfaces): ``python -m p4target.switch
+--no-p4``, and, when ``simple_switch_grpc`` is on PATH, the same test again on real BMv2
+(``simple_switch_grpc --no-p4``; skipped with that reason otherwise), at the addresses of a temporary copy of ``line4.json``; the controller
 runs as a subprocess, the CLI talks to its HTTP API. The controller is stopped with SIGTERM and
 started again on the same state directory: it must keep the switches' state (pipeline kept,
 nothing written), the policy version and the AISID registry.
@@ -10,6 +11,7 @@ nothing written), the policy version and the AISID registry.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -65,9 +67,22 @@ def _cli(api: str, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.fixture
-def switches(tmp_path: Path) -> Iterator[tuple[Path, list]]:
+def _switch_command(target: str, address: str, device_id: int) -> list[str]:
+    if target == "bmv2":  # simple_switch_grpc's own options, then the target's after "--"
+        thrift = free_address().rpartition(":")[2]
+        return ["simple_switch_grpc", "--no-p4", "--device-id", str(device_id),
+                "--thrift-port", thrift, "--", "--grpc-server-addr", address,
+                "--cpu-port", "255", "--priority-queues", "8"]  # fmt: skip
+    return [sys.executable, "-m", "p4target.switch", "--no-p4",
+            "--grpc-server-addr", address, "--device-id", str(device_id),
+            "--cpu-port", "255", "--priority-queues", "8"]  # fmt: skip
+
+
+@pytest.fixture(params=["embedded", "bmv2"])
+def switches(request, tmp_path: Path) -> Iterator[tuple[Path, list]]:
     """line4.json at free ports, each switch a process; yields (network file, descriptions)."""
+    if request.param == "bmv2" and shutil.which("simple_switch_grpc") is None:
+        pytest.skip("simple_switch_grpc is not on PATH: the real-BMv2 run needs it")
     nd = load(ROOT / "controlplane/examples/line4.json")
     procs = []
     try:
@@ -76,9 +91,7 @@ def switches(tmp_path: Path) -> Iterator[tuple[Path, list]]:
             with open(tmp_path / f"{s.name}.log", "w") as err:  # the child keeps its own copy
                 procs.append(
                     subprocess.Popen(
-                        [sys.executable, "-m", "p4target.switch", "--no-p4",
-                         "--grpc-server-addr", s.address, "--device-id", str(s.device_id),
-                         "--cpu-port", "255", "--priority-queues", "8"],
+                        _switch_command(request.param, s.address, s.device_id),
                         cwd=ROOT,
                         stdout=subprocess.DEVNULL,
                         stderr=err,
