@@ -272,9 +272,33 @@ class Controller:
             for r in self.registry.services()
         ]
         snap = self.telemetry.last
-        if snap is None:
-            return ControlView(self.net, services)
-        return ControlView.from_snapshot(self.net, services, snap)
+        view = (
+            ControlView(self.net, services)
+            if snap is None
+            else ControlView.from_snapshot(self.net, services, snap)
+        )
+        view.flows = self.deterministic_flows(services)
+        return view
+
+    def deterministic_flows(self, services: list[Any]) -> list[Any]:
+        """The deterministic traffic whose CQF cycle offset the transport policy decides: one
+        aggregate per (ingress gateway, deterministic service), keyed as the CQF switches see it
+        (the outer header: the gateway's encapsulation source, any flow label)."""
+        from controlplane.schedulers import DetFlow
+
+        if not self.net.cqf.ports:
+            return []
+        return [
+            DetFlow(
+                src_prefix=f"{self.net.src_address(gw)}/128",
+                igw=gw.name,
+                service_id=svc.service_id,
+                deadline_us=float(svc.deadline_us),
+            )
+            for gw in self.net.ingress_gateways
+            for svc in services
+            if svc.traffic_class == 1
+        ]
 
     def decide(self, adapter: Any = None) -> Any:
         return (adapter or self.adapter).decide(self.view())

@@ -98,7 +98,7 @@ class ServiceView:
 class DetFlow:
     """A deterministic flow whose CQF cycle offset is decided (``cqf.flow_offsets`` key)."""
 
-    src_prefix: str  # e.g. "fd00:1::10/128"
+    src_prefix: str  # the OUTER source the CQF switches see: the ingress gateway's encap source
     igw: str
     service_id: int
     flow_label: int | None = None  # None: any

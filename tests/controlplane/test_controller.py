@@ -509,3 +509,28 @@ def test_migrate_to_another_site_keeps_the_flow_in_progress(tmp_path) -> None:
         assert rig.net.losses() == {}
     finally:
         rig.close()
+
+
+def test_transport_policy_offsets_reach_the_cqf_switches(tmp_path) -> None:
+    """Deterministic services become flows keyed as the CQF switches see them (the ingress
+    gateway's encapsulation source), and the transport policy's offsets land on every switch
+    with a CQF port."""
+    from controlplane.entries import Ternary, ip6
+
+    rig = Rig(line4(), tmp_path / "state", policy="base1+d3qn")
+    try:
+        ctl = rig.ctl
+        ctl.start()
+        det = [r for r in ctl.registry.services() if r.traffic_class == 1]
+        assert det, "line4 has a deterministic service"
+        [flow] = ctl.view().flows
+        assert flow.src_prefix == f"{rig.desc.src_address('igw')}/128" and flow.igw == "igw"
+        cqf_switches = sorted({sw for sw, _ in rig.desc.cqf.ports})
+        for sw in cqf_switches:
+            [e] = rig.table(sw, "CpnIngress.cqf.flow_offsets")
+            assert e.match_dict["src_addr"] == Ternary(
+                ip6(rig.desc.src_address("igw")), (1 << 128) - 1
+            )
+            assert e.params_dict["offset"] in (0, 1) and e.version() == ctl.version
+    finally:
+        rig.close()

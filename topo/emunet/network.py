@@ -54,6 +54,7 @@ log = logging.getLogger("topo.emunet")
 CPU_PORT = 255
 PRIORITY_QUEUES = 8
 CQF_QUEUES = (6, 7)
+CQF_RECIRCULATE_DELAY_US = 1.0  # one pipeline pass of a packet held for its CQF cycle
 ACCESS_QUEUE_PACKETS = 1000
 
 
@@ -196,6 +197,10 @@ class InProcessNetwork:
         for sname, number in cqf.ports:
             if sname == name:
                 sw.set_cqf(number, cqf.cycle_us, queues=CQF_QUEUES)
+                # a packet held for its cycle (offset 1) loops through the pipeline: each pass
+                # takes 1 µs of virtual time, as on a real switch, so the loop waits for the
+                # cycle instead of spinning at one instant
+                sw.set_recirculate_delay(CQF_RECIRCULATE_DELAY_US)
 
     def _serve(self, sd: SwitchDesc) -> None:
         p4info = self.program.p4info if self.preload_pipeline else None
