@@ -420,20 +420,24 @@ class P4RuntimeClient:
     def p4info_index(self) -> P4InfoIndex:
         """The P4Info index in use (fetched from the switch when none was given)."""
         if self.index is None:
-            conn = self._require_conn()
-            try:
-                resp = conn.stub.GetForwardingPipelineConfig(
-                    GET(device_id=self.device_id, response_type=GET.P4INFO_AND_COOKIE),
-                    timeout=self.timeout_s,
-                )
-            except grpc.RpcError as exc:
-                raise self._rpc_error(conn, exc, "get pipeline") from None
+            resp = self._get_pipeline(GET.P4INFO_AND_COOKIE, "get pipeline")
             if not resp.config.p4info.tables:
                 raise P4RuntimeError(f"{self.address}: the switch has no pipeline", "NOT_FOUND")
             self.index = P4InfoIndex(resp.config.p4info)
         return self.index
 
     # ------------------------------------------------------------------------- pipeline
+    def _get_pipeline(self, response_type: int, what: str) -> Any:
+        """GetForwardingPipelineConfig with ``response_type``; RPC errors as P4RuntimeError."""
+        conn = self._require_conn()
+        try:
+            return conn.stub.GetForwardingPipelineConfig(
+                GET(device_id=self.device_id, response_type=response_type),
+                timeout=self.timeout_s,
+            )
+        except grpc.RpcError as exc:
+            raise self._rpc_error(conn, exc, what) from None
+
     def set_pipeline(
         self, program: Program, *, cookie: int, action: str = "VERIFY_AND_COMMIT"
     ) -> None:
@@ -460,14 +464,7 @@ class P4RuntimeClient:
 
     def pipeline_cookie(self) -> int | None:
         """Cookie of the switch's pipeline; None when it has none (or one without a cookie)."""
-        conn = self._require_conn()
-        try:
-            resp = conn.stub.GetForwardingPipelineConfig(
-                GET(device_id=self.device_id, response_type=GET.COOKIE_ONLY),
-                timeout=self.timeout_s,
-            )
-        except grpc.RpcError as exc:
-            raise self._rpc_error(conn, exc, "get pipeline cookie") from None
+        resp = self._get_pipeline(GET.COOKIE_ONLY, "get pipeline cookie")
         if not resp.HasField("config") or not resp.config.HasField("cookie"):
             return None
         return resp.config.cookie.cookie

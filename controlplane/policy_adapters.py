@@ -31,6 +31,19 @@ from controlplane.schedulers import (
 from topo.graph import Topology
 
 
+def _by_demand(view: ControlView) -> list[tuple[str, ServiceView]]:
+    """Every (ingress gateway, service) pair, highest demand first, then by name and id."""
+    pairs = [(igw.name, svc) for igw in view.net.ingress_gateways for svc in view.services]
+    pairs.sort(
+        key=lambda p: (
+            -view.demand_pps.get((p[0], p[1].service_id), 0.0),
+            p[0],
+            p[1].service_id,
+        )
+    )
+    return pairs
+
+
 class RlmsAdapter(SchedulerAdapter):
     """RLMS-CPN, its MLP ablation, Base1-4 and GNN+DQN: joint site and split."""
 
@@ -108,15 +121,7 @@ class RlmsAdapter(SchedulerAdapter):
 
         backlog: dict[int, float] = {}
         splits: dict[tuple[str, int], list[tuple[PathChoice, float]]] = {}
-        pairs = [(igw.name, svc) for igw in view.net.ingress_gateways for svc in view.services]
-        pairs.sort(
-            key=lambda p: (
-                -view.demand_pps.get((p[0], p[1].service_id), 0.0),
-                p[0],
-                p[1].service_id,
-            )
-        )
-        for igw, svc in pairs:
+        for igw, svc in _by_demand(view):
             state = self.network_state(view, svc, backlog)
             if not state.compute:
                 raise ValueError(f"service {svc.service_id}: no live site can serve it")
@@ -231,15 +236,7 @@ class OrchestrationAdapter(SchedulerAdapter):
 
         used: dict[int, np.ndarray] = {}
         splits: dict[tuple[str, int], list[tuple[PathChoice, float]]] = {}
-        pairs = [(igw.name, svc) for igw in view.net.ingress_gateways for svc in view.services]
-        pairs.sort(
-            key=lambda p: (
-                -view.demand_pps.get((p[0], p[1].service_id), 0.0),
-                p[0],
-                p[1].service_id,
-            )
-        )
-        for igw, svc in pairs:
+        for igw, svc in _by_demand(view):
             pps = view.demand_pps.get((igw, svc.service_id), 0.0)
             task = TaskRequest(
                 cores=svc.cores,

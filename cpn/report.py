@@ -88,14 +88,19 @@ def plot_latency_cdf(res: ScenarioResults, path: Path, command: str) -> None:
     _save(fig, path)
 
 
+def _phase_bars(a: Any, res: ScenarioResults, n: int, phase_mean: Any) -> tuple[Any, float]:
+    """``n`` groups of bars, one bar a phase (``phase_mean[phase][i]`` x 100); (x, bar width)."""
+    x = np.arange(n)
+    width = 0.8 / max(1, len(res.phases))
+    for i, p in enumerate(res.phases):
+        a.bar(x + i * width, np.asarray(phase_mean[i]) * 100, width, label=phase_label(p))
+    return x, width
+
+
 def plot_links(res: ScenarioResults, path: Path, command: str) -> None:
     fig, ax = _figure(command, 2, 1, size=(10, 7))
     names = res.links["names"]
-    x = np.arange(len(names))
-    width = 0.8 / max(1, len(res.phases))
-    for i, p in enumerate(res.phases):
-        ax[0][0].bar(x + i * width, np.asarray(res.links["phase_mean"][i]) * 100, width,
-                     label=phase_label(p))  # fmt: skip
+    x, width = _phase_bars(ax[0][0], res, len(names), res.links["phase_mean"])
     ax[0][0].set_ylabel("mean utilisation %")
     ax[0][0].set_title("per link direction, mean utilisation by phase")
     if len(names) <= 40:
@@ -125,11 +130,7 @@ def plot_links(res: ScenarioResults, path: Path, command: str) -> None:
 def plot_nodes(res: ScenarioResults, path: Path, command: str) -> None:
     fig, ax = _figure(command, 1, 1, size=(10, 4.5))
     names = res.nodes["names"]
-    x = np.arange(len(names))
-    width = 0.8 / max(1, len(res.phases))
-    for i, p in enumerate(res.phases):
-        ax[0][0].bar(x + i * width, np.asarray(res.nodes["phase_mean"][i]) * 100, width,
-                     label=phase_label(p))  # fmt: skip
+    x, width = _phase_bars(ax[0][0], res, len(names), res.nodes["phase_mean"])
     labels = [f"{n}\n{c:.0f} TF" for n, c in zip(names, res.nodes["capacity_tflops"], strict=True)]
     ax[0][0].set_xticks(x + 0.4 - width / 2, labels, rotation=90, fontsize=6)
     ax[0][0].set_ylabel("busy %")

@@ -43,7 +43,7 @@ from traces.appproto import (
 )
 from traces.dns import StubResolver
 from traces.host import ICMP6, TCP, UDP, Host, Segment, tcp_flags
-from traces.packets import aisid_tcp_request, aisid_udp_request
+from traces.packets import aisid_udp_request
 from traces.transport import Timer, Transport
 
 Outcome = Literal["pending", "ok", "timeout", "refused", "unknown"]
@@ -303,18 +303,7 @@ class AisidClient:
 
     def _send_tcp(self, req: _Req, flags: str, seq: int, ack: int, body: Any = None) -> None:
         rec = req.rec
-        pkt = aisid_tcp_request(
-            rec.address,
-            src=self.address,
-            sport=rec.sport,
-            dport=self.service_port,
-            flags=flags,
-            seq=seq,
-            ack=ack,
-            src_mac=self.host.mac,
-            dst_mac=self.host.gateway_mac,
-        )
-        self.host.send(pkt / body if body is not None else pkt)
+        self.host.send_tcp(rec.address, rec.sport, self.service_port, flags, seq, ack, body)
 
     def _schedule_data(self, req: _Req, t0: float) -> None:
         rec = req.rec

@@ -77,6 +77,38 @@ def _parse(seg: Segment) -> DNS | None:
     return msg if msg.qd else None
 
 
+def _exchange(
+    host: Host,
+    dst: str,
+    dport: int,
+    msg: DNS,
+    timeout_us: float,
+    on_answer: Callable[[DNS], Any],
+    on_timeout: Callable[[], Any],
+) -> None:
+    """Send the query ``msg`` from a fresh ephemeral port; then ``on_answer(reply)`` for the
+    first reply with its id, or ``on_timeout()`` after ``timeout_us`` (the port unbound)."""
+    qid = msg.id
+    sport = host.ephemeral_port(UDP)
+    timer: list[Timer] = []
+
+    def on_reply(seg: Segment) -> None:
+        reply = _parse(seg)
+        if reply is None or reply.id != qid or not reply.qr:
+            return
+        timer[0].cancel()
+        host.unbind(UDP, sport)
+        on_answer(reply)
+
+    def expired() -> None:
+        host.unbind(UDP, sport)
+        on_timeout()
+
+    host.bind(UDP, sport, on_reply)
+    timer.append(host.after(timeout_us, expired))
+    _send_dns(host, dst, sport, dport, msg)
+
+
 # -- answer policies -------------------------------------------------------------------------------
 class Policy(Protocol):
     scope_len: int
@@ -255,30 +287,25 @@ class StubResolver:
     def _query(self, res: Resolution, attempt: int) -> None:
         qid = self._next_id & 0xFFFF
         self._next_id += 1
-        sport = self.host.ephemeral_port(UDP)
-        timer: list[Timer] = []
-
-        def on_reply(seg: Segment) -> None:
-            msg = _parse(seg)
-            if msg is None or msg.id != qid or not msg.qr:
-                return
-            timer[0].cancel()
-            self.host.unbind(UDP, sport)
-            self._answer(res, msg)
 
         def on_timeout() -> None:
-            self.host.unbind(UDP, sport)
             if attempt + 1 < self.attempts:
                 self._query(res, attempt + 1)
             else:
                 self._pending.pop(res.name, None)
                 res._complete(self.host.now_us(), None, "timeout")
 
-        self.host.bind(UDP, sport, on_reply)
-        timer.append(self.host.after(self.timeout_us, on_timeout))
         self.queries_sent += 1
         msg = DNS(id=qid, rd=1, qd=DNSQR(qname=res.name, qtype="AAAA"))
-        _send_dns(self.host, self.server, sport, self.port, msg)
+        _exchange(
+            self.host,
+            self.server,
+            self.port,
+            msg,
+            self.timeout_us,
+            lambda reply: self._answer(res, reply),
+            on_timeout,
+        )
 
     def _answer(self, res: Resolution, msg: DNS) -> None:
         self._pending.pop(res.name, None)
@@ -473,19 +500,8 @@ class RecursiveResolver(_DnsServer):
         pend = self._pending[key]
         qid = self._next_id & 0xFFFF
         self._next_id += 1
-        sport = self.host.ephemeral_port(UDP)
-        timer: list[Timer] = []
-
-        def on_reply(seg: Segment) -> None:
-            msg = _parse(seg)
-            if msg is None or msg.id != qid or not msg.qr:
-                return
-            timer[0].cancel()
-            self.host.unbind(UDP, sport)
-            self._done(key, msg, client)
 
         def on_timeout() -> None:
-            self.host.unbind(UDP, sport)
             pend.attempt += 1
             if pend.attempt < self.attempts:
                 self._ask(key, auth, client)
@@ -494,13 +510,19 @@ class RecursiveResolver(_DnsServer):
                 for s, q in pend.waiting:
                     self._reply(s, q, RCODE_SERVFAIL, [])
 
-        self.host.bind(UDP, sport, on_reply)
-        timer.append(self.host.after(self.timeout_us, on_timeout))
         self.upstream_queries += 1
         msg = DNS(id=qid, rd=0, qd=DNSQR(qname=key[0], qtype="AAAA"))
         if self.ecs:
             msg.ar = _ecs_opt(client, ECS_PREFIX, 0)
-        _send_dns(self.host, auth, sport, self.upstream_port, msg)
+        _exchange(
+            self.host,
+            auth,
+            self.upstream_port,
+            msg,
+            self.timeout_us,
+            lambda reply: self._done(key, reply, client),
+            on_timeout,
+        )
 
     def _done(self, key: tuple[str, str], msg: DNS, client: str) -> None:
         pend = self._pending.pop(key, None)

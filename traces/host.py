@@ -19,6 +19,7 @@ from typing import Any
 from scapy.packet import Packet
 
 from traces.constants import PROBE_UDP_PORT
+from traces.packets import aisid_tcp_request
 from traces.transport import Timer, Transport, start_timer
 
 UDP, TCP, ICMP6 = 17, 6, 58
@@ -176,6 +177,24 @@ class Host:
     def send(self, pkt: Packet | bytes) -> None:
         self.sent_frames += 1
         self.transport.send(pkt if isinstance(pkt, bytes) else bytes(pkt))
+
+    def send_tcp(
+        self, dst: str, sport: int, dport: int, flags: str, seq: int, ack: int, body: Any = None
+    ) -> None:
+        """Send a TCP segment (``flags`` as letters, e.g. ``"PA"``) to ``dst``, ``body`` after
+        the TCP header if given."""
+        pkt = aisid_tcp_request(
+            dst,
+            src=self.address,
+            sport=sport,
+            dport=dport,
+            flags=flags,
+            seq=seq,
+            ack=ack,
+            src_mac=self.mac,
+            dst_mac=self.gateway_mac,
+        )
+        self.send(pkt / body if body is not None else pkt)
 
     # -- time -----------------------------------------------------------------------------------
     def now_us(self) -> float:

@@ -26,6 +26,7 @@ from functools import cache
 from typing import Any
 
 import numpy as np
+from scapy.packet import Packet
 
 from traces.appproto import (
     APP_HEADER_LEN,
@@ -40,7 +41,7 @@ from traces.appproto import (
     split_units,
 )
 from traces.host import TCP, UDP, Host, Segment, tcp_flags
-from traces.packets import aisid_tcp_request, aisid_udp_request
+from traces.packets import aisid_udp_request
 from traces.transport import Transport
 
 _FIN, _SYN, _RST, _ACK = tcp_flags("F"), tcp_flags("S"), tcp_flags("R"), tcp_flags("A")
@@ -362,8 +363,9 @@ class ServiceNode:
     def _app(self, job: _Job, kind: AppType, **kw: Any) -> CpnApp:
         return CpnApp(type=int(kind), node_id=self.node_id, request_id=job.request_id, **kw)
 
-    def _send_ctl(self, job: _Job, kind: AppType) -> None:
-        pkt = aisid_udp_request(
+    def _udp_to(self, job: _Job) -> Packet:
+        """The Ether/IPv6/UDP headers of a datagram to ``job``'s client."""
+        return aisid_udp_request(
             job.client,
             src=self.address,
             sport=self.port,
@@ -371,21 +373,12 @@ class ServiceNode:
             src_mac=self.host.mac,
             dst_mac=self.host.gateway_mac,
         )
-        self.host.send(pkt / self._app(job, kind))
+
+    def _send_ctl(self, job: _Job, kind: AppType) -> None:
+        self.host.send(self._udp_to(job) / self._app(job, kind))
 
     def _tcp_send(self, dst: str, dport: int, flags: str, seq: int, ack: int, body=None) -> None:
-        pkt = aisid_tcp_request(
-            dst,
-            src=self.address,
-            sport=self.port,
-            dport=dport,
-            flags=flags,
-            seq=seq,
-            ack=ack,
-            src_mac=self.host.mac,
-            dst_mac=self.host.gateway_mac,
-        )
-        self.host.send(pkt / body if body is not None else pkt)
+        self.host.send_tcp(dst, self.port, dport, flags, seq, ack, body)
 
     def _send_reply(self, job: _Job) -> None:
         total = job.reply_bytes
@@ -414,15 +407,7 @@ class ServiceNode:
         if not self.alive:
             return
         if job.proto == UDP:
-            pkt = aisid_udp_request(
-                job.client,
-                src=self.address,
-                sport=self.port,
-                dport=job.cport,
-                src_mac=self.host.mac,
-                dst_mac=self.host.gateway_mac,
-            )
-            self.host.send(pkt / body)
+            self.host.send(self._udp_to(job) / body)
         else:
             seq = NODE_ISN + 1 + off
             flags = "FPA" if last else "PA"

@@ -34,6 +34,27 @@ PKT_INSTANCE_TYPE_RECIRC = 4
 PKT_INSTANCE_TYPE_REPLICATION = 5
 PKT_INSTANCE_TYPE_RESUBMIT = 6
 
+# The standard_metadata fields both engines resolve through Program.intrinsic.
+STD_FIELDS = (
+    "ingress_port",
+    "egress_spec",
+    "egress_port",
+    "instance_type",
+    "packet_length",
+    "parser_error",
+    "checksum_error",
+    "mcast_grp",
+    "egress_rid",
+    "priority",
+    "enq_timestamp",
+    "enq_qdepth",
+    "deq_timedelta",
+    "deq_qdepth",
+    "qid",
+    "ingress_global_timestamp",
+    "egress_global_timestamp",
+)
+
 
 def hexstr(value: Any) -> int:
     """Parse a JSON hexstr (``"0x0a"``, ``"-0x1"``) or a plain int."""

@@ -51,7 +51,27 @@ class CounterArray:
         self.bytes = [0] * self.size
 
 
-class RegisterArray:
+class RegisterChecks:
+    """The control-API checks of a register array (Python or native): ``name``, ``size``,
+    ``bitwidth`` and ``mask`` are set by the subclass."""
+
+    name: str
+    size: int
+    bitwidth: int
+    mask: int
+
+    def check_index(self, idx: int) -> None:
+        if not 0 <= idx < self.size:
+            raise BadValueError(f"register {self.name}: index {idx} out of range [0, {self.size})")
+
+    def check_value(self, value: int) -> None:
+        if not 0 <= value <= self.mask:
+            raise BadValueError(
+                f"register {self.name}: value {value} does not fit in {self.bitwidth} bits"
+            )
+
+
+class RegisterArray(RegisterChecks):
     """``size`` cells of ``bitwidth`` bits."""
 
     def __init__(self, name: str, size: int, bitwidth: int):
@@ -69,16 +89,6 @@ class RegisterArray:
     def write(self, idx: int, value: int) -> None:
         if 0 <= idx < self.size:
             self.values[idx] = value & self.mask
-
-    def check_index(self, idx: int) -> None:
-        if not 0 <= idx < self.size:
-            raise BadValueError(f"register {self.name}: index {idx} out of range [0, {self.size})")
-
-    def check_value(self, value: int) -> None:
-        if not 0 <= value <= self.mask:
-            raise BadValueError(
-                f"register {self.name}: value {value} does not fit in {self.bitwidth} bits"
-            )
 
     def reset(self) -> None:
         self.values = [0] * self.size

@@ -22,7 +22,7 @@ from .matchkeys import KeySpec
 from .ports import MemoryPort, Port, make_port
 from .pre import PRE
 from .profiles import ActionProfile
-from .program import PKT_INSTANCE_TYPE_NORMAL, Program, hexstr
+from .program import PKT_INSTANCE_TYPE_NORMAL, STD_FIELDS, Program, hexstr
 from .runtime import build_helpers
 from .stateful import CounterArray, MeterArray, ParseValueSet, RegisterArray
 from .tables import Journal, Table
@@ -34,26 +34,6 @@ DROP_PORT = 511
 # JSON const entries give "priority" with BMv2's order (smaller wins); the switch API uses
 # P4Runtime's (larger wins).  A const entry of JSON priority p gets CONST_PRIORITY_BASE - p.
 CONST_PRIORITY_BASE = 1 << 24
-
-_STD_FIELDS = (
-    "ingress_port",
-    "egress_spec",
-    "egress_port",
-    "instance_type",
-    "packet_length",
-    "parser_error",
-    "checksum_error",
-    "mcast_grp",
-    "egress_rid",
-    "priority",
-    "enq_timestamp",
-    "enq_qdepth",
-    "deq_timedelta",
-    "deq_qdepth",
-    "qid",
-    "ingress_global_timestamp",
-    "egress_global_timestamp",
-)
 
 
 ENGINES = ("python", "native", "auto")
@@ -323,7 +303,7 @@ class Switch(DatapathMixin, ControlMixin):
         self._meta_ranges = ranges
         self._zeros = [0] * max((b - a for a, b in ranges), default=0)
         sf = {}
-        for name in _STD_FIELDS:
+        for name in STD_FIELDS:
             f = prog.intrinsic(name)
             sf[name] = f.index if f is not None else None
         self._sf = SimpleNamespace(**sf)

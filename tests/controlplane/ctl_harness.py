@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import routing_nets
 from routing_nets import build_net
 
 from controlplane import netgen
@@ -57,27 +58,7 @@ def abilene_net(seed: int = 0) -> NetworkDescription:
 
 def diamond(k_paths: int = 1) -> NetworkDescription:
     """igw-a-c-egw (300 µs), igw-b-d-egw (350 µs), a-d (200 µs); two nodes, one service."""
-    d = build_net(
-        "diamond",
-        [
-            ("igw", "ingress_gateway"),
-            ("a", "transit"),
-            ("b", "transit"),
-            ("c", "transit"),
-            ("d", "transit"),
-            ("egw", "egress_gateway"),
-        ],
-        [
-            ("igw", "a", 100.0),
-            ("a", "c", 100.0),
-            ("c", "egw", 100.0),
-            ("igw", "b", 100.0),
-            ("b", "d", 150.0),
-            ("d", "egw", 100.0),
-            ("a", "d", 200.0),
-        ],
-        sites=[("egw", 7, (0, 1))],
-    )
+    d = routing_nets.diamond(sites=[("egw", 7, (0, 1))])
     d.services = [ServiceDesc("svc", "2001:db8:abcd:12:1:2:1:1388", "site7")]
     for n in d.sites[0].nodes:
         n.device = "2080ti_1"  # a device the latency model knows

@@ -122,9 +122,12 @@ def line4() -> NetworkDescription:
     )
 
 
-def diamond(**kw) -> NetworkDescription:
-    """igw -a- c -egw (300 µs) and igw -b- d -egw (350 µs), a-d cross link (200 µs); one
-    site behind egw with two nodes on one port (same MAC: one node-prefix route)."""
+def diamond(
+    *, sites: Sequence[tuple[str, int, Sequence[int]]] = (("egw", 7, (0, 0)),), **kw
+) -> NetworkDescription:
+    """igw -a- c -egw (300 µs) and igw -b- d -egw (350 µs), a-d cross link (200 µs); by
+    default one site behind egw with two nodes on one port (same MAC: one node-prefix route);
+    ``sites`` and ``kw`` go to :func:`build_net`."""
     return build_net(
         "diamond",
         [
@@ -144,7 +147,7 @@ def diamond(**kw) -> NetworkDescription:
             ("d", "egw", 100.0),
             ("a", "d", 200.0),
         ],
-        sites=[("egw", 7, (0, 0))],
+        sites=sites,
         **kw,
     )
 

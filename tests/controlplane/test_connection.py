@@ -29,13 +29,6 @@ def intent_of(*items) -> SwitchIntent:
 
 
 @pytest.fixture
-def served():
-    s = start_switch()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
 def conn(served, cpn_program):
     c = SwitchConnection(desc(served.address), cpn_program, backoff_s=FAST)
     yield c

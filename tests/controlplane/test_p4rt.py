@@ -36,13 +36,6 @@ from traces.packets import aisid_udp_request, probe_request
 
 
 @pytest.fixture
-def served():
-    s = start_switch()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
 def client(served, cpn_program):
     c = P4RuntimeClient(served.address, 1, election_id=1, timeout_s=3)
     c.connect()

@@ -9,26 +9,6 @@ from typing import Any
 from ..program import PKT_INSTANCE_TYPE_NORMAL
 from .cexpr import cmask
 
-STD_FIELDS = (
-    "ingress_port",
-    "egress_spec",
-    "egress_port",
-    "instance_type",
-    "packet_length",
-    "parser_error",
-    "checksum_error",
-    "mcast_grp",
-    "egress_rid",
-    "priority",
-    "enq_timestamp",
-    "enq_qdepth",
-    "deq_timedelta",
-    "deq_qdepth",
-    "qid",
-    "ingress_global_timestamp",
-    "egress_global_timestamp",
-)
-
 # the part of the unit Python's cffi sees (cdef); layout shared with the C side
 CDEF = """
 typedef struct {

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..program import Program, hexstr
-from .centry import CDEF, STD_FIELDS, EntryGenMixin
+from ..program import STD_FIELDS, Program, hexstr
+from .centry import CDEF, EntryGenMixin
 from .cexpr import CExpr, NativeUnsupported, cconst, cmask, copy_field
 from .cparser import ParserGenMixin
 from .cprims import CPrims

@@ -395,36 +395,24 @@ class NativeEngine(SlowPathMixin):
         st = self._new_state()
         P.F = st
         data = P.data
-        if preserve is None:
-            self.lib.ig_run(
-                self.ctx,
-                st,
-                data,
-                len(data),
-                P.ilen,
-                P.in_port,
-                itype,
-                float(self.sw.clock.now()),
-                self.ffi.NULL,
-                0,
-            )
-        else:
+        src, fl_id = self.ffi.NULL, 0
+        if preserve is not None:
             (owner, src), fl_id = preserve
             if owner is not self:  # state of a program replaced since: its layout differs
                 self.sw._count("internal_error")
                 return
-            self.lib.ig_run(
-                self.ctx,
-                st,
-                data,
-                len(data),
-                P.ilen,
-                P.in_port,
-                itype,
-                float(self.sw.clock.now()),
-                src,
-                fl_id,
-            )
+        self.lib.ig_run(
+            self.ctx,
+            st,
+            data,
+            len(data),
+            P.ilen,
+            P.in_port,
+            itype,
+            float(self.sw.clock.now()),
+            src,
+            fl_id,
+        )
         self._fold_stats()
         self._after_ingress(P)
 

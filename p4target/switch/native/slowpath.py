@@ -114,13 +114,19 @@ class SlowPathMixin:
         if session.port is not None:
             self.sw.tm.enqueue(C, session.port, self._get_std(C.F, "priority"))
 
-    def _ingress_clone(self, P: Pkt, pk: Any) -> None:
-        sw, lib = self.sw, self.lib
+    def _clone_session(self, pk: Any) -> tuple[Any, int]:
+        """Take the clone request off ``pk``: (its PRE session or None (counted), field list)."""
         sid, fl_id = pk.clone & 0x7FFF, pk.clone_fl
         pk.clone = pk.clone_fl = 0
-        session = sw.pre.sessions.get(sid)
+        session = self.sw.pre.sessions.get(sid)
         if session is None:
-            sw._count("clone_no_session")
+            self.sw._count("clone_no_session")
+        return session, fl_id
+
+    def _ingress_clone(self, P: Pkt, pk: Any) -> None:
+        sw, lib = self.sw, self.lib
+        session, fl_id = self._clone_session(pk)
+        if session is None:
             return
         C = Pkt(P.data, P.in_port)
         C.ilen = C.lreg = P.ilen
@@ -137,11 +143,8 @@ class SlowPathMixin:
 
     def _egress_clone(self, P: Pkt, pk: Any) -> None:
         sw, lib = self.sw, self.lib
-        sid, fl_id = pk.clone & 0x7FFF, pk.clone_fl
-        pk.clone = pk.clone_fl = 0
-        session = sw.pre.sessions.get(sid)
+        session, fl_id = self._clone_session(pk)
         if session is None:
-            sw._count("clone_no_session")
             return
         C = self._copy(P)
         lib.reset_metadata(C.F)

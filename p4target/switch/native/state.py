@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import BadValueError
 from ..matchkeys import Entry
-from ..stateful import Meter
+from ..stateful import Meter, RegisterChecks
 from ..tables import Table
 
 M64 = (1 << 64) - 1
@@ -48,7 +48,7 @@ class _RegValues:
         return (self.reg.read(i) for i in range(self.reg.size))
 
 
-class NativeRegisterArray:
+class NativeRegisterArray(RegisterChecks):
     """``RegisterArray``'s interface over a native register array."""
 
     def __init__(self, engine: Any, index: int, name: str, size: int, bitwidth: int):
@@ -86,16 +86,6 @@ class NativeRegisterArray:
             return
         for i, v in enumerate(vals):
             self.write(i, v)
-
-    def check_index(self, idx: int) -> None:
-        if not 0 <= idx < self.size:
-            raise BadValueError(f"register {self.name}: index {idx} out of range [0, {self.size})")
-
-    def check_value(self, value: int) -> None:
-        if not 0 <= value <= self.mask:
-            raise BadValueError(
-                f"register {self.name}: value {value} does not fit in {self.bitwidth} bits"
-            )
 
     def reset(self) -> None:
         self._buf[0] = self._buf[1] = 0
