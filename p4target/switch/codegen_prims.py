@@ -13,7 +13,7 @@ from .codegen_expr import BOOL, DATA, HEADER, STACK, UNION, USTACK, Code, ExprGe
 from .errors import ConfigError, UnsupportedError
 
 # P4_14-style arithmetic primitives: name -> (number of sources, Python operator or helper)
-_BINARY = {
+BINARY = {
     "add": "+",
     "subtract": "-",
     "bit_xor": "^",
@@ -22,9 +22,39 @@ _BINARY = {
     "shift_left": "<<",
     "shift_right": ">>",
 }
+"""BMv2's two-operand primitives and the operator each one is."""
+_BINARY = BINARY
 
 
-class PrimGen:
+class BinaryPrims:
+    """``add_to_field``, ``subtract_from_field`` and the :data:`BINARY` primitives, the same in
+    both engines' generators: a subclass names its shift helpers and its ``Code`` class."""
+
+    SHL, SHR = "_shl", "_shr"
+    CODE: Any = Code
+    eg: Any
+
+    def p_add_to_field(self, params: list[Any]) -> list[str]:
+        return self._binary("add", [params[0], params[0], params[1]])
+
+    def p_subtract_from_field(self, params: list[Any]) -> list[str]:
+        return self._binary("subtract", [params[0], params[0], params[1]])
+
+    def _binary(self, op: str, params: list[Any]) -> list[str]:
+        dst, a, b = params
+        slot, width, signed = self.eg.lvalue(dst)
+        x, y = self.eg.value(a), self.eg.value(b)
+        sym = BINARY[op]
+        if sym == "<<":
+            src = f"{self.SHL}({x.as_data()}, {y.as_data()})"
+        elif sym == ">>":
+            src = f"{self.SHR}({x.as_data()}, {y.as_data()})"
+        else:
+            src = f"({x.as_data()} {sym} {y.as_data()})"
+        return [self.eg.store(slot, width, signed, self.CODE(src))]
+
+
+class PrimGen(BinaryPrims):
     """Generates statements for primitive calls; ``lines`` receives them with indentation."""
 
     def __init__(self, eg: ExprGen, consts: dict[str, Any]):
@@ -274,25 +304,6 @@ class PrimGen:
         slot, width, signed = self.eg.lvalue(dst)
         a, b = self.eg.value(lo), self.eg.value(hi)
         return [self.eg.store(slot, width, signed, Code(f"_rand({a.as_data()}, {b.as_data()})"))]
-
-    def p_add_to_field(self, params: list[Any]) -> list[str]:
-        return self._binary("add", [params[0], params[0], params[1]])
-
-    def p_subtract_from_field(self, params: list[Any]) -> list[str]:
-        return self._binary("subtract", [params[0], params[0], params[1]])
-
-    def _binary(self, op: str, params: list[Any]) -> list[str]:
-        dst, a, b = params
-        slot, width, signed = self.eg.lvalue(dst)
-        x, y = self.eg.value(a), self.eg.value(b)
-        sym = _BINARY[op]
-        if sym == "<<":
-            src = f"_shl({x.as_data()}, {y.as_data()})"
-        elif sym == ">>":
-            src = f"_shr({x.as_data()}, {y.as_data()})"
-        else:
-            src = f"({x.as_data()} {sym} {y.as_data()})"
-        return [self.eg.store(slot, width, signed, Code(src))]
 
     def p_execute_meter(self, params: list[Any]) -> list[str]:
         mi = self._obj_index("meter", params[0])

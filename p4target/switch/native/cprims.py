@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..codegen_prims import BINARY, BinaryPrims
 from ..errors import ConfigError
 from .cexpr import (
     BOOL,
@@ -19,15 +20,7 @@ from .cexpr import (
     siblings_off,
 )
 
-_BINARY = {
-    "add": "+",
-    "subtract": "-",
-    "bit_xor": "^",
-    "bit_or": "|",
-    "bit_and": "&",
-    "shift_left": "<<",
-    "shift_right": ">>",
-}
+_BINARY = BINARY
 
 # Primitives the native engine refuses (the caller may fall back to the Python engine).
 REFUSED = {
@@ -35,7 +28,10 @@ REFUSED = {
 }
 
 
-class CPrims:
+class CPrims(BinaryPrims):
+    SHL, SHR = "shl_", "shr_"  # runtime.c's 128-bit shifts
+    CODE = Code
+
     def __init__(self, eg: CExpr):
         self.in_action = False
         # log_msg formats: (format, argument specs) by message id; the C side passes the
@@ -325,25 +321,6 @@ class CPrims:
             f"+ {b.as_data()}) & (v_t)0xFFFFFFFFFFFFFFFFULL)"
         )
         return [self.eg.store(slot, width, signed, val)]
-
-    def p_add_to_field(self, params: list[Any]) -> list[str]:
-        return self._binary("add", [params[0], params[0], params[1]])
-
-    def p_subtract_from_field(self, params: list[Any]) -> list[str]:
-        return self._binary("subtract", [params[0], params[0], params[1]])
-
-    def _binary(self, op: str, params: list[Any]) -> list[str]:
-        dst, a, b = params
-        slot, width, signed = self.eg.lvalue(dst)
-        x, y = self.eg.value(a), self.eg.value(b)
-        sym = _BINARY[op]
-        if sym == "<<":
-            src = f"shl_({x.as_data()}, {y.as_data()})"
-        elif sym == ">>":
-            src = f"shr_({x.as_data()}, {y.as_data()})"
-        else:
-            src = f"({x.as_data()} {sym} {y.as_data()})"
-        return [self.eg.store(slot, width, signed, Code(src))]
 
     def p_count(self, params: list[Any]) -> list[str]:
         ci = self._idx("counter", params[0])
