@@ -3,7 +3,9 @@ flags of ``simple_switch_grpc`` so that emulation code can start either binary w
 argument list.
 
 The switch runs on the wall clock with one ``AF_PACKET`` socket per ``-i PORT@IFACE``
-(needs CAP_NET_RAW).  With ``--grpc-server-addr`` the P4Runtime layer is composed in: the CLI
+(needs CAP_NET_RAW), read and written in batches by one I/O thread (``recvmmsg``/``sendmmsg``
+in C, :mod:`.afloop`) when a C compiler and cffi are there, else one frame at a time; the
+running line says which (``I/O: batched``; ``CPN_P4_AFIO=per-frame`` forces the latter).  With ``--grpc-server-addr`` the P4Runtime layer is composed in: the CLI
 imports ``p4target.runtime`` lazily and calls ``p4target.runtime.serve(switch, address,
 device_id=...)``, which must return an object with ``stop()``; the switch engine
 itself never imports gRPC.
@@ -19,6 +21,7 @@ import threading
 from typing import Any
 
 from . import ConfigError, Switch, WallClock
+from .afloop import io_path
 
 log = logging.getLogger("p4target.switch")
 
@@ -188,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     ports = ", ".join(f"{p}@{port.name}" for p, port in sorted(sw.ports.items())) or "none"
     print(
-        f"switch {sw.name} running (ports: {ports}; P4Runtime: {args.grpc_server_addr or 'off'})",
+        f"switch {sw.name} running (ports: {ports}; I/O: {io_path(sw)}; "
+        f"P4Runtime: {args.grpc_server_addr or 'off'})",
         file=sys.stderr,
         flush=True,
     )
