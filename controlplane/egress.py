@@ -19,6 +19,9 @@ whatever the weights say later. The controller steers it three ways:
   controller's sweep races with packets (a flow whose packet arrives between the read and the
   write is aged although it just woke up: its next packet is a new flow and may go to another
   node); the register timeout has no such race and is the default recommendation.
+  The flow table is one array of slots, each with its own owner; with two-choice hashing a
+  flow lives in either of its two candidate slots (``traces.flowhash.egw_flow_slots``), so
+  the sweep works slot by slot and never needs to know which flow hashes where.
 
 Functions that touch a switch take a :class:`controlplane.p4rt.P4RuntimeClient` (anything with
 ``read_entries``, ``read_register`` and ``write``) and return what they changed.

@@ -60,6 +60,7 @@ EGW_STAT_NAMES = (
     "reply_rewritten",
     "reply_unknown",
     "shared",
+    "reply_overwritten",
 )
 PROBES_PER_ROUND = 3
 FEW_CELLS = 8  # up to this many cells are read one by one, more by one wildcard read

@@ -178,10 +178,12 @@ def format_summary(res: ScenarioResults, out_page: Path | None, extra: list[str]
                                                 f": {res.losses}"))  # fmt: skip
     if res.flow_tables:
         tot = {k: sum(t.get(k, 0) for t in res.flow_tables.values())
-               for k in ("new", "shared", "collision", "aged", "reply_unknown")}  # fmt: skip
+               for k in ("new", "shared", "collision", "aged", "reply_unknown",
+                         "reply_overwritten")}  # fmt: skip
         lines.append(f"egress flow tables: {tot['new']} flows, {tot['shared']} slots shared by "
                      f"colliding flows ({tot['collision']} follower packets), {tot['aged']} aged, "
-                     f"{tot['reply_unknown']} replies not rewritten")  # fmt: skip
+                     f"{tot['reply_unknown']} replies not rewritten, {tot['reply_overwritten']} reply "
+                     "cells overwritten")  # fmt: skip
     swaps = [x for x in res.versions["swaps"] if x.get("ok")]
     sw = "; ".join(f"{x['from_version']} -> {x['to_version']} at {x['t_s'] - m['t_start_s']:.3f} s"
                    f" ({x['entries_written']} entries written, {x['entries_deleted']} deleted)"

@@ -110,10 +110,11 @@ control CpnIngress(inout headers_t hdr,
             /* Gateways. */
             if (meta.drop_reason == DROP_NONE && meta.punt_reason == 0 && meta.classified == 1) {
                 /* The request's flow: flowlet and egress-gateway slots, outer flow label. */
-                hash(meta.flow_hash, HashAlgorithm.crc32, 20w0,
+                hash(meta.flow_crc, HashAlgorithm.crc32, 32w0,
                      { hdr.ipv6.src_addr, hdr.ipv6.dst_addr, meta.l4_proto,
                        meta.l4_src_port, meta.l4_dst_port },
-                     32w1048576);
+                     64w0x100000000);
+                meta.flow_hash = meta.flow_crc[19:0];
                 if (meta.decapped == 1) {
                     meta.egw_request = 1;
                 } else {

@@ -87,10 +87,31 @@ def egw_flow_slot(src, dst, proto: int, sport: int, dport: int) -> int:
     return flow_hash(src, dst, proto, sport, dport) % EGW_FLOW_SLOTS
 
 
+def egw_flow_slots(src, dst, proto: int, sport: int, dport: int) -> tuple[int, int]:
+    """The flow's two candidate slots in the egress gateway's flow table: bits 0.. and bits
+    16.. of the 5-tuple's crc32, each modulo ``EGW_FLOW_SLOTS`` (the first is
+    :func:`egw_flow_slot`)."""
+    h = crc32(tuple_bytes(src, dst, proto, sport, dport))
+    return h % EGW_FLOW_SLOTS, (h >> 16) % EGW_FLOW_SLOTS
+
+
 def reply_slot(client, node, proto: int, client_port: int, server_port: int) -> int:
     """Index in ``egw_reply_aisid``: crc32 of ``{client, node, proto, client port, server
-    port}`` modulo ``EGW_FLOW_SLOTS`` (the same cells from the request and the reply side)."""
+    port}`` modulo ``EGW_FLOW_SLOTS`` (the same cells from the request and the reply side).
+    This is the first of :func:`reply_slots`."""
     return crc32(tuple_bytes(client, node, proto, client_port, server_port)) % EGW_FLOW_SLOTS
+
+
+def reply_slots(client, node, proto: int, client_port: int, server_port: int) -> tuple[int, int]:
+    """The two candidate cells of a flow in ``egw.reply_aisid/reply_sig/reply_last_seen``:
+    bits 0.. and 16.. of the crc32 of :func:`reply_slot`'s tuple, modulo ``EGW_FLOW_SLOTS``."""
+    h = crc32(tuple_bytes(client, node, proto, client_port, server_port))
+    return h % EGW_FLOW_SLOTS, (h >> 16) % EGW_FLOW_SLOTS
+
+
+def reply_signature(client, node, proto: int, client_port: int, server_port: int) -> int:
+    """``egw.reply_sig``: crc16 of :func:`reply_slot`'s tuple."""
+    return crc16(tuple_bytes(client, node, proto, client_port, server_port))
 
 
 def split_point(src, dst, proto: int, sport: int, dport: int, timestamp_us: int) -> int:

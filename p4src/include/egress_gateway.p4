@@ -15,18 +15,36 @@
  * The request's destination (the AISID) is rewritten to the node's address; replies from the
  * node (source in node_replies) get the AISID back as their source. L4 checksums are updated.
  *
- * Flows sharing a slot (flow table index = flow_hash mod EGW_FLOW_SLOTS, told apart by the
- * crc16 signature flow_sig). A slot whose flow has ended (CLOSED) and that no other flow
- * follows is free: the next flow hashing to it takes it. A flow that finds the slot held by a
- * live flow (ACTIVE, or followed) follows the occupant's node and marks the slot SHARED; every
- * packet of either flow refreshes the slot, so it keeps its node - and the follower its node -
- * until all of them have been idle for flow_idle_timeout_us (a SHARED slot that its owner
- * reopens with a SYN keeps its node too). A follower is not counted in connections: that is
- * the table's inherent limit, counted in stats (EGW_STAT_SHARED once per slot that becomes
- * shared, EGW_STAT_COLLISION per follower packet): a new flow follows another one with a
- * probability of (live flows) / EGW_FLOW_SLOTS, e.g. 0.5% with 80 live flows and 16384 slots.
+ * Two-choice hashing. A flow has two candidate slots in the flow table: bits 0.. and bits
+ * 16.. of the crc32 of its 5-tuple, each mod EGW_FLOW_SLOTS (the first = flow_hash mod
+ * EGW_FLOW_SLOTS; see traces.flowhash.egw_flow_slots; independent for EGW_FLOW_SLOTS <= 65536),
+ * told apart from other flows by the crc16 signature flow_sig. A packet finds its flow in
+ * either slot (state not EMPTY, same signature). A new flow takes the first of its slots that
+ * is free: EMPTY, idle for flow_idle_timeout_us (its ACTIVE flow is aged: EGW_STAT_AGED_FLOW,
+ * its connection released), or CLOSED and followed by no other flow. Only when its first slot
+ * is shared, or both slots are held by live flows (ACTIVE, or followed), does it follow the
+ * first slot's node and mark that slot SHARED; every packet of either flow refreshes the
+ * slot, so it keeps its node - and the follower its node - until all of them have been idle
+ * for flow_idle_timeout_us (a SHARED slot that its owner reopens with a SYN keeps its node
+ * too). A follower never moves to its second slot when that frees up (nothing in the table
+ * says it follows: a flow whose first slot is SHARED therefore always follows it). A
+ * follower is not counted in connections: that is the table's inherent limit, counted in
+ * stats (EGW_STAT_SHARED once per slot that becomes shared, EGW_STAT_COLLISION per follower
+ * packet). With L live flows in S slots, a new flow follows another one with a probability of
+ * about (L / S)^2 (one slot: L / S): 0.0024% with 80 live flows and 16384 slots (0.5%), 0.09%
+ * with 500 (3.1%).
  *
- * Registers (flow index = flow_hash mod EGW_FLOW_SLOTS, see traces.flowhash):
+ * The reply table (reply_aisid / reply_sig / reply_last_seen) has two candidate cells per
+ * flow in the same way, from the crc32 of {client, node, proto, client port, server port}
+ * (signature: crc16 of the same). Every request writes its AISID into its own cell (the
+ * signature found in either), else the first cell that is empty or idle for
+ * flow_idle_timeout_us (0: never idle), else - both held by other live flows - the less
+ * recently used of the two, counted as EGW_STAT_REPLY_OVERWRITTEN (that flow's later replies
+ * keep the node's address, EGW_STAT_REPLY_UNKNOWN). A reply looks in both cells and
+ * refreshes the one it finds. Probability of an overwrite per new flow: about (R / S)^2 for
+ * R flows seen within the idle timeout (one cell: R / S, e.g. 3% with R = 500).
+ *
+ * Registers (flow slots = two-choice indices above, see traces.flowhash):
  *   connections[node_id]   active connections of a node
  *   flow_sig / flow_node / flow_state / flow_last_seen [slot]: the flow table; flow_state is
  *       EGW_FLOW_EMPTY (0), EGW_FLOW_ACTIVE (1) or EGW_FLOW_CLOSED (2) for the slot's owner
@@ -34,8 +52,8 @@
  *   flow_last_seen[slot]   the last packet of any flow using the slot
  *   flow_idle_timeout_us[0] a slot idle this long may be replaced by a new flow that hashes to
  *       it, or its own flow rescheduled (0 = never; the controller ages flows by writing
- *       flow_state = 0 and decrementing connections)
- *   reply_aisid / reply_sig [reply slot]: the AISID to restore on replies
+ *       flow_state = 0 and decrementing connections); reply cells idle this long are reused
+ *   reply_aisid / reply_sig / reply_last_seen [reply cell]: the AISID to restore on replies
  *   stats: EGW_STAT_* event counts
  */
 #ifndef CPN_EGRESS_GATEWAY_P4
@@ -64,6 +82,7 @@ control EgressGateway(inout headers_t hdr,
     register<bit<32>, bit<32>>(1) flow_idle_timeout_us;
     register<bit<128>, bit<32>>(EGW_FLOW_SLOTS) reply_aisid;
     register<bit<16>, bit<32>>(EGW_FLOW_SLOTS) reply_sig;
+    register<bit<48>, bit<32>>(EGW_FLOW_SLOTS) reply_last_seen;
     counter<bit<32>>(EGW_STATS_SIZE, CounterType.packets) stats;
 
     bit<8> n0 = 0; bit<16> w0 = 0; bit<8> n1 = 0; bit<16> w1 = 0;
@@ -76,6 +95,12 @@ control EgressGateway(inout headers_t hdr,
     ipv6_addr_t node_address = 0;
 
     bit<32> slot = 0;
+    bit<32> slot_b = 0;
+    bit<16> sig_b = 0;
+    bit<8> node_b = 0;
+    bit<8> state_b = 0;
+    bit<48> last_b = 0;
+    bit<1> use_b = 0;
     bit<16> stored_sig = 0;
     bit<8> stored_node = 0;
     bit<8> state = 0;
@@ -96,10 +121,18 @@ control EgressGateway(inout headers_t hdr,
     bit<8> best_node = 0;
     bit<1> found = 0;
 
+    bit<32> rh = 0;
     bit<32> rslot = 0;
+    bit<32> rslot_b = 0;
     bit<16> rsig = 0;
     bit<16> rsig_stored = 0;
+    bit<16> rsig_b = 0;
     ipv6_addr_t aisid = 0;
+    ipv6_addr_t aisid_b = 0;
+    bit<48> rlast = 0;
+    bit<48> rlast_b = 0;
+    bit<1> rfree = 0;
+    bit<1> rfree_b = 0;
 
     action set_nodes(bit<8> node_0, bit<16> weight_0, bit<8> node_1, bit<16> weight_1,
                      bit<8> node_2, bit<16> weight_2, bit<8> node_3, bit<16> weight_3,
@@ -183,12 +216,45 @@ control EgressGateway(inout headers_t hdr,
                  { hdr.ipv6.src_addr, hdr.ipv6.dst_addr, meta.l4_proto,
                    meta.l4_src_port, meta.l4_dst_port },
                  32w65536);
-            slot = ((bit<32>)meta.flow_hash) & (EGW_FLOW_SLOTS - 1);
+            /* The flow's two slots: bits 0.. and 16.. of the 5-tuple's crc32 (see the top). */
+            slot = meta.flow_crc & (EGW_FLOW_SLOTS - 1);
+            slot_b = (meta.flow_crc >> 16) & (EGW_FLOW_SLOTS - 1);
             flow_sig.read(stored_sig, slot);
             flow_node.read(stored_node, slot);
             flow_state.read(state, slot);
             flow_last_seen.read(last, slot);
+            flow_sig.read(sig_b, slot_b);
+            flow_node.read(node_b, slot_b);
+            flow_state.read(state_b, slot_b);
+            flow_last_seen.read(last_b, slot_b);
             flow_idle_timeout_us.read(idle_timeout, 0);
+            /* Pick the slot: the flow's own (either), else the first free one (empty, idle,
+             * or closed and not followed), else the first (followed: a follower of the first
+             * slot may be sending, so a flow whose first slot is shared never moves to its
+             * second), else the second if free, else the first (to follow its occupant). */
+            use_b = 0;
+            if ((state & EGW_FLOW_STATE_MASK) != EGW_FLOW_EMPTY && stored_sig == meta.flow_sig) {
+                use_b = 0;
+            } else if ((state_b & EGW_FLOW_STATE_MASK) != EGW_FLOW_EMPTY
+                       && sig_b == meta.flow_sig) {
+                use_b = 1;
+            } else if ((state & EGW_FLOW_STATE_MASK) == EGW_FLOW_EMPTY
+                       || (idle_timeout != 0 && meta.ingress_ts - last > (bit<48>)idle_timeout)
+                       || state == EGW_FLOW_CLOSED || (state & EGW_FLOW_SHARED) != 0) {
+                use_b = 0;
+            } else if ((state_b & EGW_FLOW_STATE_MASK) == EGW_FLOW_EMPTY
+                       || (idle_timeout != 0
+                           && meta.ingress_ts - last_b > (bit<48>)idle_timeout)
+                       || state_b == EGW_FLOW_CLOSED) {
+                use_b = 1;
+            }
+            if (use_b == 1) {
+                slot = slot_b;
+                stored_sig = sig_b;
+                stored_node = node_b;
+                state = state_b;
+                last = last_b;
+            }
             expired = 0;
             if (idle_timeout != 0 && meta.ingress_ts - last > (bit<48>)idle_timeout) {
                 expired = 1;
@@ -296,16 +362,48 @@ control EgressGateway(inout headers_t hdr,
                 flow_state.write(slot, state | shared);
                 flow_last_seen.write(slot, meta.ingress_ts);
                 /* Remember the AISID for the replies, then rewrite to the node. */
-                hash(rslot, HashAlgorithm.crc32, 32w0,
+                hash(rh, HashAlgorithm.crc32, 32w0,
                      { hdr.ipv6.src_addr, node_address, meta.l4_proto,
                        meta.l4_src_port, meta.l4_dst_port },
-                     (bit<32>)EGW_FLOW_SLOTS);
+                     64w0x100000000);
                 hash(rsig, HashAlgorithm.crc16, 16w0,
                      { hdr.ipv6.src_addr, node_address, meta.l4_proto,
                        meta.l4_src_port, meta.l4_dst_port },
                      32w65536);
+                rslot = rh & (EGW_FLOW_SLOTS - 1);
+                rslot_b = (rh >> 16) & (EGW_FLOW_SLOTS - 1);
+                reply_aisid.read(aisid, rslot);
+                reply_sig.read(rsig_stored, rslot);
+                reply_last_seen.read(rlast, rslot);
+                reply_aisid.read(aisid_b, rslot_b);
+                reply_sig.read(rsig_b, rslot_b);
+                reply_last_seen.read(rlast_b, rslot_b);
+                /* The reply slot: the flow's own (either), else the first empty or idle one,
+                 * else (both held by live flows) the less recently used one, counted. */
+                rfree = 0;
+                if (aisid == 0
+                    || (idle_timeout != 0 && meta.ingress_ts - rlast > (bit<48>)idle_timeout)) {
+                    rfree = 1;
+                }
+                rfree_b = 0;
+                if (aisid_b == 0
+                    || (idle_timeout != 0
+                        && meta.ingress_ts - rlast_b > (bit<48>)idle_timeout)) {
+                    rfree_b = 1;
+                }
+                if (aisid == 0 || rsig_stored != rsig) {   /* not its own first cell */
+                    if ((aisid_b != 0 && rsig_b == rsig) || (rfree == 0 && rfree_b == 1)) {
+                        rslot = rslot_b;
+                    } else if (rfree == 0) {
+                        if (rlast_b < rlast) {
+                            rslot = rslot_b;
+                        }
+                        stats.count(EGW_STAT_REPLY_OVERWRITTEN);
+                    }
+                }
                 reply_aisid.write(rslot, hdr.ipv6.dst_addr);
                 reply_sig.write(rslot, rsig);
+                reply_last_seen.write(rslot, meta.ingress_ts);
                 CSUM_REPLACE128(meta.csum_delta, hdr.ipv6.dst_addr, node_address);
                 hdr.ipv6.dst_addr = node_address;
             }
@@ -313,17 +411,24 @@ control EgressGateway(inout headers_t hdr,
 
         if (is_reply == 1) {
             /* Reply from a node: the client is the destination, the node the source. */
-            hash(rslot, HashAlgorithm.crc32, 32w0,
+            hash(rh, HashAlgorithm.crc32, 32w0,
                  { hdr.ipv6.dst_addr, hdr.ipv6.src_addr, meta.l4_proto,
                    meta.l4_dst_port, meta.l4_src_port },
-                 (bit<32>)EGW_FLOW_SLOTS);
+                 64w0x100000000);
             hash(rsig, HashAlgorithm.crc16, 16w0,
                  { hdr.ipv6.dst_addr, hdr.ipv6.src_addr, meta.l4_proto,
                    meta.l4_dst_port, meta.l4_src_port },
                  32w65536);
+            rslot = rh & (EGW_FLOW_SLOTS - 1);
             reply_sig.read(rsig_stored, rslot);
             reply_aisid.read(aisid, rslot);
+            if (aisid == 0 || rsig_stored != rsig) {
+                rslot = (rh >> 16) & (EGW_FLOW_SLOTS - 1);
+                reply_sig.read(rsig_stored, rslot);
+                reply_aisid.read(aisid, rslot);
+            }
             if (aisid != 0 && rsig_stored == rsig) {
+                reply_last_seen.write(rslot, meta.ingress_ts);
                 CSUM_REPLACE128(meta.csum_delta, hdr.ipv6.src_addr, aisid);
                 hdr.ipv6.src_addr = aisid;
                 stats.count(EGW_STAT_REPLY_REWRITTEN);

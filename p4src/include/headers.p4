@@ -162,7 +162,8 @@ struct local_metadata_t {
     bit<8>  l4_proto;
     bit<16> l4_src_port;
     bit<16> l4_dst_port;
-    bit<20> flow_hash;
+    bit<32> flow_crc;   /* crc32 of the 5-tuple (egress gateway: both slots) */
+    bit<20> flow_hash;  /* flow_crc mod 2^20: flowlet slot, outer flow label */
     bit<16> flow_sig;
 
     /* verdicts */

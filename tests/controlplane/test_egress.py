@@ -132,3 +132,28 @@ def test_idle_timeout_register(egw_net):
     assert client.read_register("CpnIngress.egw.flow_idle_timeout_us", 0) == {0: 250_000}
     with pytest.raises(ValueError, match="32-bit"):
         egress.set_idle_timeout(client, 2**32)
+
+
+def test_controller_ages_flows_in_either_of_their_two_slots(egw_net):
+    """Two flows sharing their first slot: the second lives in its second slot; both are
+    found, aged and their connections released (the layout is one table of slots)."""
+    from traces.flowhash import egw_flow_slots
+
+    net, client = egw_net
+    by_first: dict[int, int] = {}
+    for sport in range(40000, 65000):
+        a, b = egw_flow_slots(CLIENT, AISID_ADDR, 17, sport, 8080)
+        if a in by_first and b != a:
+            p, q = by_first[a], sport
+            break
+        by_first.setdefault(a, sport)
+    s = egw_flow_slots(CLIENT, AISID_ADDR, 17, p, 8080)[0]
+    s2 = egw_flow_slots(CLIENT, AISID_ADDR, 17, q, 8080)[1]
+    assert {_flow(net, p), _flow(net, q)} == {"fd00:4::21", "fd00:4::22"}  # each its own node
+    assert egress.read_connections(client) == {1: 1, 2: 1}
+    net.clock.advance(5000)
+    res = egress.age_idle_flows(client, net.clock.now(), idle_us=1000)
+    assert res.slots == sorted([s, s2])
+    assert res.connections == {1: (1, 0), 2: (1, 0)}
+    state = client.read_register("CpnIngress.egw.flow_state")
+    assert state[s] == state[s2] == 0

@@ -153,7 +153,8 @@ def test_switch_route_reads_the_switch(live):
     assert "-> " in v["tables"]["CpnIngress.aisid.classify"]["sample"][0]
     egw = get(live, "/web/switch/egw")
     assert set(egw["counters"]["egw_stats"]) == {
-        "new", "closed", "collision", "aged", "reply_rewritten", "reply_unknown", "shared"
+        "new", "closed", "collision", "aged", "reply_rewritten", "reply_unknown", "shared",
+        "reply_overwritten"
     }  # fmt: skip
     with pytest.raises(urllib.error.HTTPError) as e:
         get(live, "/web/switch/nope")

@@ -383,10 +383,73 @@ def cpu_port_stf() -> str:
     return rec.text()
 
 
+def egress_two_choice_stf() -> str:
+    """test_dp_egress_two_choice (the time-free part): two flows colliding in their first flow
+    slot each keep their node and get their replies; a flow whose two slots are held follows
+    the first one's node (shared, counted); reply-table collisions and the overwrite of the
+    older reply slot. Timestamps only need to be non-decreasing (a tie overwrites the first)."""
+    from egw_slots import mates, port_at, reply, request, slots
+
+    with StfRecorder(
+        "cpn.p4 as the egress gateway (switch 4), two-choice flow and reply tables: service 7\n"
+        "balanced over nodes 1 and 2 (weight 1) on port 3.",
+    ) as rec:
+        rec.attach(egress_gateway(nodes=[(1, 1), (2, 1)]))
+        a, b, c = mates(3)
+        s, u = slots(c)
+        d = port_at(u, {slots(a)[1], slots(b)[1]})
+
+        def req(port: int, node: int, flags: str = "S") -> None:
+            pkt, want = request(port, node, flags)
+            rec.send(1, pkt, {3: [want]})
+
+        def rep(port: int, node: int, rewritten: bool = True) -> None:
+            pkt, want = reply(port, node, rewritten)
+            rec.send(3, pkt, {1: [want]})
+
+        rec.comment(f"flows {a} and {b} share their first slot {s}: b takes its second slot")
+        req(a, 1)
+        req(b, 2)
+        req(a, 1, "PA")
+        req(b, 2, "PA")
+        rep(a, 1)
+        rep(b, 2)
+        rec.comment(f"flow {c}: first slot {s} (flow {a}) and second slot {u} (flow {d}) held")
+        req(d, 1)
+        req(c, 1)
+        req(c, 1, "PA")
+        rec.register("CpnIngress.egw.flow_state", s, 5)  # ACTIVE | SHARED
+        rep(c, 1)
+        rec.comment("node 1 made busy: new flows go to node 2; reply-table collisions")
+        rec.cpn.sw.register_write("CpnIngress.egw.connections", 1, 100)
+        f1, f2, f3 = mates(3, node=2, skip=frozenset({a, b, c, d}))
+        r, r3 = slots(f3, node=2)
+        f4 = port_at(r3, {slots(f1, node=2)[1], slots(f2, node=2)[1]}, node=2)
+        req(f1, 2)
+        req(f2, 2)
+        rep(f1, 2)
+        rep(f2, 2)
+        req(f4, 2)
+        rec.comment(f"flow {f3}: reply slots {r} (flow {f1}) and {r3} (flow {f4}) held: {r}")
+        req(f3, 2)
+        rep(f1, 2, rewritten=False)
+        rep(f3, 2)
+        rep(f4, 2)
+        rec.lines.append("wait")
+        rec.check_counter(EGW_STATS, 0, 7)  # new flows (not c)
+        rec.check_counter(EGW_STATS, 2, 2)  # follower packets
+        rec.check_counter(EGW_STATS, 4, 7)  # replies rewritten
+        rec.check_counter(EGW_STATS, 5, 1)  # reply not rewritten
+        rec.check_counter(EGW_STATS, 6, 1)  # slots shared
+        rec.check_counter(EGW_STATS, 7, 1)  # reply slots overwritten
+    return rec.text()
+
+
 SCENARIOS: dict[str, Callable[[], str]] = {
     "cpn_ingress_gateway.stf": ingress_gateway_stf,
     "cpn_egress_gateway.stf": egress_gateway_stf,
     "cpn_egress_no_node.stf": egress_gateway_no_node_stf,
+    "cpn_egress_two_choice.stf": egress_two_choice_stf,
     "cpn_cpu_port.stf": cpu_port_stf,
 }
 

@@ -231,12 +231,29 @@ def _tcp(sport, flags, payload=b""):
     )
 
 
+def _first_slot_of(slot: int, avoid: set[int], proto=6, dport=443) -> int:
+    """A source port whose flow's first slot is ``slot`` and second slot is not in ``avoid``."""
+    from traces.flowhash import egw_flow_slots
+
+    for p in range(1, 65536):
+        a, b = egw_flow_slots(CLIENT, AISID_ADDR, proto, p, dport)
+        if a == slot and b not in avoid | {slot}:
+            return p
+    raise AssertionError(f"no flow with first slot {slot}")
+
+
 def test_a_closed_slot_is_reused_and_a_follower_keeps_its_node():
     """Flows sharing a slot: the next flow on a CLOSED slot is scheduled afresh; a flow that
-    finds a live occupant follows its node for its whole life, also after the occupant closed
-    and longer than the idle timeout after the occupant's last packet (the demo's failure)."""
+    finds live occupants in both its slots follows the first one's node for its whole life,
+    also after the occupant closed and longer than the idle timeout after the occupant's last
+    packet (the demo's failure), and although its second slot has become free meanwhile."""
+    from traces.flowhash import egw_flow_slots
+
     a, b, c = _slot_mates()
     slot = egw_flow_slot(CLIENT, AISID_ADDR, 6, a, 443)
+    second = {egw_flow_slots(CLIENT, AISID_ADDR, 6, q, 443)[1] for q in (a, b)}
+    c2 = egw_flow_slots(CLIENT, AISID_ADDR, 6, c, 443)[1]
+    d = _first_slot_of(c2, second)  # holds c's second slot while c arrives
     egw = egress_gateway(nodes=[(1, 1), (2, 1)])
     egw.sw.register_write("CpnIngress.egw.flow_idle_timeout_us", 0, 1000)
     # a opens and closes on node 1; b's SYN reuses the closed slot: WLC picks node 1 again
@@ -250,16 +267,17 @@ def test_a_closed_slot_is_reused_and_a_follower_keeps_its_node():
     assert _conns(egw) == {1: 5, 2: 1, 3: 0}
     assert egw.sw.register_read("CpnIngress.egw.flow_state", slot) == 1
     assert (_stat(egw, NEW), _stat(egw, COLLISION), _stat(egw, SHARED)) == (2, 0, 0)
-    # c arrives while b is live: it follows b's node, uncounted; the slot is marked shared.
+    assert _node_of(egw.send(1, _syn(d))) == 2  # c's second slot, counted on node 2
+    # c arrives while b and d are live: it follows b's node, uncounted; b's slot is shared.
     egw.sw.advance(10)
     assert _node_of(egw.send(1, _syn(c))) == 2
     assert egw.sw.register_read("CpnIngress.egw.flow_state", slot) == 1 | SHARED_FLAG
-    assert _conns(egw) == {1: 5, 2: 1, 3: 0}
+    assert _conns(egw) == {1: 5, 2: 2, 3: 0}
     # b sends its last packet and closes; node 2 is made the busier one, so a rescheduled flow
     # would go to node 1. c keeps sending, every 600 µs, for 3 ms: more than the idle timeout
-    # after b's last packet, and c stays on node 2 throughout.
+    # after b's and d's last packets (c's second slot is free again), and c stays on node 2.
     assert _node_of(egw.send(1, _tcp(b, "FA"))) == 2
-    assert _conns(egw) == {1: 5, 2: 0, 3: 0}
+    assert _conns(egw) == {1: 5, 2: 1, 3: 0}
     egw.sw.register_write("CpnIngress.egw.connections", 1, 0)
     egw.sw.register_write("CpnIngress.egw.connections", 2, 5)
     for _ in range(5):
@@ -271,7 +289,7 @@ def test_a_closed_slot_is_reused_and_a_follower_keeps_its_node():
     assert _node_of(egw.send(1, _syn(a))) == 2
     assert _node_of(egw.send(1, _syn(b))) == 2
     assert _conns(egw) == {1: 0, 2: 6, 3: 0}
-    assert (_stat(egw, NEW), _stat(egw, SHARED)) == (3, 1)
+    assert (_stat(egw, NEW), _stat(egw, SHARED)) == (4, 1)
     assert _stat(egw, COLLISION) == 1 + 5 + 1  # c's SYN, c's five packets, a's SYN
     # Once nothing has used the slot for the idle timeout, the next flow replaces it afresh.
     egw.sw.advance(1001)
