@@ -45,6 +45,8 @@ from scapy.fields import (
 from scapy.layers.inet import TCP, UDP
 from scapy.packet import Packet
 
+from p4target.switch.framesize import AggregateFrameRule
+
 APP_MAGIC = 0xC1A0
 APP_VERSION = 1
 APP_HEADER_LEN = 44
@@ -156,43 +158,17 @@ def app_of(pkt: Packet) -> CpnApp | None:
     return None
 
 
-def _l4_payload_offset(frame: bytes) -> int | None:
-    """Offset of the UDP/TCP payload in an Ethernet frame (through SRv6 / IPv6-in-IPv6)."""
-    if len(frame) < 54 or frame[12:14] != b"\x86\xdd":
-        return None
-    off, nh = 54, frame[20]
-    while True:
-        if nh in (0, 43, 60):  # hop-by-hop, routing (SRH), destination options
-            if len(frame) < off + 2:
-                return None
-            nh, off = frame[off], off + (frame[off + 1] + 1) * 8
-        elif nh == 41:  # encapsulated IPv6
-            if len(frame) < off + 40:
-                return None
-            nh, off = frame[off + 6], off + 40
-        elif nh == 17:
-            return off + 8
-        elif nh == 6:
-            if len(frame) < off + 13:
-                return None
-            return off + (frame[off + 12] >> 4) * 4
-        else:
-            return None
-
-
-def accounted_size(frame: bytes) -> int:
-    """Bytes a link charges for ``frame``: what a BULK unit stands for, else its length."""
-    n = len(frame)
-    if n < 54 + 8 + APP_HEADER_LEN:
-        return n
-    off = _l4_payload_offset(frame)
-    if off is None or n < off + APP_HEADER_LEN:
-        return n
-    if frame[off : off + 2] != b"\xc1\xa0" or frame[off + 3] != AppType.BULK:
-        return n
-    units = int.from_bytes(frame[off + 6 : off + 8], "big")
-    length = int.from_bytes(frame[off + 20 : off + 24], "big")
-    return max(units, 1) * n + length
+#: Bytes a link charges for a frame: what a BULK unit stands for (``units`` packets of the
+#: unit's size plus the payload it carries), else its length. An
+#: :class:`~p4target.switch.framesize.AggregateFrameRule`, so the native engine applies it in C.
+accounted_size = AggregateFrameRule(
+    magic=APP_MAGIC.to_bytes(2, "big"),
+    type_offset=3,
+    type_value=int(AppType.BULK),
+    units_offset=6,
+    length_offset=20,
+    header_len=APP_HEADER_LEN,
+)
 
 
 def split_units(total: int, mss: int, real_packets: int, bulk_bytes: int) -> list[tuple[int, int]]:

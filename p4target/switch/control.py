@@ -256,7 +256,9 @@ class ControlMixin(TableControlMixin):
         """Charge a frame ``fn(frame)`` bytes instead of its length: serialisation time and
         ``tx_bytes`` at every port, and ``standard_metadata.packet_length`` (so counters and
         meters) of received frames. For emulated networks that send one frame standing for
-        many packets (``traces.appproto.accounted_size``); None restores the length."""
+        many packets; a :class:`.framesize.AggregateFrameRule` describes such frames so the
+        native engine charges them in C, any other function is called once per frame. None
+        restores the length."""
         with self.lock:
             self.frame_size = fn
             self.tm.frame_size = fn or len

@@ -144,6 +144,7 @@ class Switch(DatapathMixin, ControlMixin):
             self.digests.callbacks = callbacks
             self.pre.reset()
             self.tm.reset()
+            self.tm.set_backend(native.queues if native is not None else None)
             self.journal.commit()
 
     def _make_native(self, prog: Program) -> Any:

@@ -18,6 +18,9 @@
 
 Timestamps are microseconds on the switch clock: ``enq_timestamp``, ``enq_qdepth`` at enqueue,
 ``deq_timedelta`` and ``deq_qdepth`` at dequeue (when egress processing starts).
+
+This module is the reference; the native engine moves the queues of ports 0..1023 to C
+(``set_backend``, :mod:`.native.tmq`) with the same rules, and every setter here reaches them.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from .errors import BadValueError
 
 DEFAULT_DEPTH = 64
 MAX_QUEUES = 8
+NATIVE_PORTS = 1024  # ports a native backend queues (larger numbers stay here)
 
 
 class EgressPort:
@@ -54,6 +58,7 @@ class EgressPort:
         "tx_bytes",
         "cqf_overruns",
         "drops",
+        "nat",
     )
 
     def __init__(self, number: int, nq: int, depth: int):
@@ -74,6 +79,7 @@ class EgressPort:
         self.tx_bytes = 0
         self.cqf_overruns = 0
         self.drops = 0
+        self.nat: Any = None  # the native queues holding this port's packets, if any
 
     def resize(self, nq: int, depth: int) -> None:
         while len(self.queues) < nq:
@@ -88,9 +94,10 @@ class EgressPort:
         )
 
     def size(self, q: int | None = None) -> int:
+        n = 0 if self.nat is None else self.nat.depth(self.number, q)
         if q is None:
-            return self.qlen
-        return len(self.queues[q]) if q < len(self.queues) else 0
+            return self.qlen + n
+        return n + (len(self.queues[q]) if q < len(self.queues) else 0)
 
 
 class TrafficManager:
@@ -117,6 +124,27 @@ class TrafficManager:
         # Bytes a frame occupies on the link (serialisation time, tx_bytes); ``len`` unless an
         # emulated network charges aggregated frames for what they stand for.
         self.frame_size: Callable[[bytes], int] = len
+        self.backend: Any = None  # native queues (native/tmq.NativeQueues) or None
+
+    def set_backend(self, backend: Any) -> None:
+        """Queue in ``backend`` (the native engine's queues) from now on; None (or a disabled
+        backend): in Python."""
+        if backend is not None and not backend.enabled:
+            backend = None
+        old = self.backend
+        if old is backend:
+            return
+        if old is not None:
+            old.detach()
+        self.backend = backend
+        if backend is not None:
+            backend.attach(self)
+        for n, ep in self.ports.items():
+            ep.nat = backend if backend is not None and 0 <= n < NATIVE_PORTS else None
+
+    def _push(self, ep: EgressPort) -> None:
+        if self.backend is not None and ep.nat is not None:
+            self.backend.push(ep)
 
     # -- configuration ---------------------------------------------------------------------------
 
@@ -124,6 +152,9 @@ class TrafficManager:
         ep = self.ports.get(n)
         if ep is None:
             ep = self.ports[n] = EgressPort(n, self.nb_queues, self.default_depth)
+            if self.backend is not None and 0 <= n < NATIVE_PORTS:
+                ep.nat = self.backend
+                self.backend.push(ep, full=True)
         return ep
 
     def _queues(self, ep: EgressPort, priority: int | None) -> list[int]:
@@ -140,10 +171,15 @@ class TrafficManager:
             self.default_depth = depth
             for ep in self.ports.values():
                 ep.depth = [depth] * len(ep.queues)
+            if self.backend is not None:
+                self.backend.defaults()
+                for ep in self.ports.values():
+                    self._push(ep)
             return
         ep = self.port(port)
         for q in self._queues(ep, priority):
             ep.depth[q] = depth
+        self._push(ep)
 
     def set_queue_rate(self, port: int | None, pps: float, priority: int | None = None) -> None:
         if pps < 0:
@@ -153,6 +189,7 @@ class TrafficManager:
             for q in self._queues(ep, priority):
                 ep.rate_pps[q] = float(pps)
             ep.update_direct()
+            self._push(ep)
 
     def set_link_rate(self, port: int, bps: float) -> None:
         if bps < 0:
@@ -160,6 +197,7 @@ class TrafficManager:
         ep = self.port(port)
         ep.link_bps = float(bps)
         ep.update_direct()
+        self._push(ep)
 
     def set_port_delay(self, port: int, delay_us: float) -> None:
         if delay_us < 0:
@@ -167,6 +205,7 @@ class TrafficManager:
         ep = self.port(port)
         ep.delay_us = float(delay_us)
         ep.update_direct()
+        self._push(ep)
 
     def set_cqf(
         self,
@@ -179,6 +218,7 @@ class TrafficManager:
         if cycle_us is None or cycle_us == 0:
             ep.cqf = None
             ep.update_direct()
+            self._push(ep)
             return
         if cycle_us < 0:
             raise BadValueError("CQF cycle must be positive")
@@ -188,6 +228,7 @@ class TrafficManager:
         ep.resize(max(q0, q1, len(ep.queues) - 1) + 1, self.default_depth)
         ep.cqf = (float(cycle_us), float(t0_us), q0, q1)
         ep.update_direct()
+        self._push(ep)
 
     def set_nb_queues(self, n: int) -> None:
         if not 1 <= n <= MAX_QUEUES:
@@ -195,16 +236,24 @@ class TrafficManager:
         self.nb_queues = n
         for ep in self.ports.values():
             ep.resize(n, self.default_depth)
+        if self.backend is not None:
+            self.backend.defaults()
+            for ep in self.ports.values():
+                self._push(ep)
 
     def depth(self, port: int, priority: int | None = None) -> int:
         ep = self.ports.get(port)
-        return 0 if ep is None else ep.size(priority)
+        if ep is None:
+            return 0 if self.backend is None else self.backend.depth(port, priority)
+        return ep.size(priority)
 
     def reset(self) -> None:
         for ep in self.ports.values():
             for q in ep.queues:
                 q.clear()
             ep.qlen = 0
+        if self.backend is not None:
+            self.backend.reset()
 
     # -- data path -------------------------------------------------------------------------------
 
@@ -212,6 +261,15 @@ class TrafficManager:
         ep = self.ports.get(port)
         if ep is None:
             ep = self.port(port)
+        if ep.nat is not None:
+            r = ep.nat.enqueue(P, port, priority, self._in_egress)
+            if r < 0:
+                return False
+            if r == 1:
+                return True
+            P.enq_ts = self.clock.now()
+            P.enq_depth = P.deq_depth = 0
+            return self._direct(P, ep, port, priority)
         if priority >= len(ep.queues) or priority < 0:
             self.count("priority_out_of_range")
             return False
@@ -226,16 +284,7 @@ class TrafficManager:
         if ep.direct and not ep.qlen and not self._in_egress and ep.sched_at == math.inf:
             # idle, unconstrained port: straight to egress (what the queue would do at once)
             P.deq_depth = 0
-            self._in_egress += 1
-            try:
-                data = self.egress(P, port, priority)
-            finally:
-                self._in_egress -= 1
-            if data is not None:
-                ep.tx_packets += 1
-                ep.tx_bytes += self.frame_size(data)
-                self.transmit(port, data)
-            return True
+            return self._direct(P, ep, port, priority)
         cqf = ep.cqf
         if cqf is not None and (priority == cqf[2] or priority == cqf[3]):
             c = math.floor((now - cqf[1]) / cqf[0])
@@ -245,6 +294,18 @@ class TrafficManager:
         ep.qlen += 1
         if now < ep.sched_at:
             self._schedule(ep, now)
+        return True
+
+    def _direct(self, P: Any, ep: EgressPort, port: int, priority: int) -> bool:
+        self._in_egress += 1
+        try:
+            data = self.egress(P, port, priority)
+        finally:
+            self._in_egress -= 1
+        if data is not None:
+            ep.tx_packets += 1
+            ep.tx_bytes += self.frame_size(data)
+            self.transmit(port, data)
         return True
 
     def _schedule(self, ep: EgressPort, t: float) -> None:

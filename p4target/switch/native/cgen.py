@@ -12,11 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..program import STD_FIELDS, Program, hexstr
-from .centry import CDEF, EntryGenMixin
+from ..program import PKT_INSTANCE_TYPE_NORMAL, STD_FIELDS, Program, hexstr
+from .centry import CDEF as ENTRY_CDEF
+from .centry import EntryGenMixin
 from .cexpr import CExpr, NativeUnsupported, cconst, cmask, copy_field
 from .cparser import ParserGenMixin
 from .cprims import CPrims
+from .tmq_cdef import TM_CDEF, TMQ_OUT_MAX
+
+CDEF = ENTRY_CDEF + TM_CDEF
 
 GENERATOR_VERSION = "2"
 MAX_ACTION_STEPS = 1 << 20
@@ -145,7 +149,16 @@ class CGen(ParserGenMixin, EntryGenMixin):
             "void st_free(state_t *s) { free(s); }\n"
             "void st_copy(state_t *d, const state_t *s) { memcpy(d, s, sizeof(state_t)); }"
         )
+        self._gen_tm()
         return "\n".join(self.out) + "\n"
+
+    def _gen_tm(self) -> None:
+        """The native traffic manager (``tm_native.c``; see :mod:`.tmq`)."""
+        inst = self.sf["instance_type"]
+        setn = f"FF(x)[{inst.index}] = {PKT_INSTANCE_TYPE_NORMAL}" if inst else "(void)(x)"
+        self.w(f"#define TMQ_SET_NORMAL(x) do {{ {setn}; }} while (0)")
+        self.w(f"#define TMQ_OUT_MAX {TMQ_OUT_MAX}")
+        self.w(Path(__file__).with_name("tm_native.c").read_text())
 
     def _gen_layout(self) -> None:
         prog = self.prog

@@ -42,6 +42,7 @@ from .state import (
     track_profiles,
     track_vsets,
 )
+from .tmq import NativeQueues
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..switch import Switch
@@ -49,7 +50,6 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("p4target.switch")
 
 OUT_CAP = 1 << 20
-INF = float("inf")
 MAX_BATCH = 4096
 
 
@@ -79,21 +79,20 @@ class NativeEngine(SlowPathMixin):
         self.lib.ctx_set_callbacks(self.ctx, self._cb_rand, self._cb_log)
         self.order = order
         self.stats = self.ffi.cast("uint64_t *", self.lib.ctx_stats(self.ctx))
-        self.res = self.ffi.new("batch_res_t *")
+        self.res = self.ffi.new("tm_res_t *")
         self.out = self.ffi.new("uint8_t[]", OUT_CAP)
         self.o_off = self.ffi.new("int32_t[]", MAX_BATCH)
         self.o_len = self.ffi.new("int32_t[]", MAX_BATCH)
         self.o_port = self.ffi.new("int32_t[]", MAX_BATCH)
+        self.o_size = self.ffi.new("int64_t[]", MAX_BATCH)
         self.dirty: set[Any] = set()
         self.mapped: dict[int, list[Any]] = {}  # native table -> entries with per-entry state
-        self._port_ok: dict[int, int] = {}
-        self._default_ok = -1
-        self._nbq = -1
         self._out_buf = self.ffi.buffer(self.out)
         self._fbuf = self.ffi.new("uint64_t[2]")
         self._a_off = self.ffi.new("int32_t[1]")
         self._a_len = self.ffi.new("int32_t[1]")
         self._a_port = self.ffi.new("int32_t[1]")
+        self.queues = NativeQueues(self)
 
     # -- wiring into the switch (called by Switch.load_config) ---------------------------------
 
@@ -172,55 +171,22 @@ class NativeEngine(SlowPathMixin):
                 s[idx] = 0
         s[79] = 0
 
-    def _sync_ports(self) -> None:
-        """Tell C which egress ports take the direct path now (idle, unshaped, not full)."""
-        tm = self.sw.tm
-        lib, ctx = self.lib, self.ctx
-        if tm.nb_queues != self._nbq:
-            self._nbq = tm.nb_queues
-            lib.ctx_set_nb_queues(ctx, tm.nb_queues)
-            self._default_ok = -1
-        dok = 1 if tm.default_depth > 0 and not tm._in_egress else 0
-        cur = self._port_ok
-        if dok != self._default_ok:
-            self._default_ok = dok
-            for p in range(1024):
-                lib.ctx_set_port(ctx, p, dok)
-            cur.clear()
-        inf = INF
-        for n, ep in tm.ports.items():
-            ok = (
-                dok
-                and ep.direct
-                and not ep.qlen
-                and ep.sched_at == inf
-                and len(ep.depth) == tm.nb_queues
-                and min(ep.depth) > 0
-            )
-            if cur.get(n, -1) != ok:
-                cur[n] = ok
-                lib.ctx_set_port(ctx, n, int(ok))
-
     # -- packets ---------------------------------------------------------------------------------
 
     def receive_batch(self, frames: list[tuple[int, bytes]]) -> None:
         """Process ``(port, frame)`` pairs in order (lock held, rx counted by the caller)."""
         if self.dirty:
             self.sync()
-        sw = self.sw
-        if sw.frame_size is not None:  # charged sizes: per packet, through the Python path
-            for port, data in frames:
-                P = Pkt(bytes(data), port)
-                P.ilen = sw.frame_size(P.data)
-                sw._ingress(P, PKT_INSTANCE_TYPE_NORMAL, None)
-                if sw.clock.virtual:
-                    sw.clock.run_due()
-            return
         ffi = self.ffi
+        acct = self.queues.sync_acct()
+        fsize = self.sw.frame_size
         i, n = 0, len(frames)
         while i < n:
             chunk = frames[i : i + MAX_BATCH] if i or n > MAX_BATCH else frames
             m = len(chunk)
+            ilens = ffi.NULL
+            if acct == 2:  # charged sizes from a Python function: one call per frame
+                ilens = ffi.new("int64_t[]", [fsize(bytes(f)) for _p, f in chunk])
             if m == 1:
                 port, data = chunk[0]
                 self._a_off[0], self._a_len[0], self._a_port[0] = 0, len(data), port
@@ -236,96 +202,99 @@ class NativeEngine(SlowPathMixin):
                 offs = ffi.new("int32_t[]", os_)
                 lens = ffi.new("int32_t[]", ls)
                 ports = ffi.new("int32_t[]", [p for p, _f in chunk])
-            i += self._run(chunk, blob, offs, lens, ports, m)
+            i += self._run(chunk, blob, offs, lens, ports, m, ilens)
 
     def receive_one(self, port: int, data: bytes) -> None:
         """:meth:`receive_batch` of one frame, with less bookkeeping (lock held)."""
         sw = self.sw
         if self.dirty:
             self.sync()
-        if sw.frame_size is not None:
+        q = self.queues
+        if q.sync_acct() == 2:
             self.receive_batch([(port, data)])
             return
-        self._a_len[0], self._a_port[0] = len(data), port
-        self._sync_ports()
+        self._a_off[0], self._a_len[0], self._a_port[0] = 0, len(data), port
         res = self.res
-        self.lib.run_batch(
-            self.ctx,
-            1,
-            self.ffi.from_buffer(data),
-            self._a_off,
-            self._a_len,
-            self._a_port,
-            float(sw.clock.now()),
-            self.out,
-            OUT_CAP,
-            self.o_off,
-            self.o_len,
-            self.o_port,
-            res,
-        )
+        tm = sw.tm
+        now = float(sw.clock.now())
+        self.lib.run_batch_q(
+            self.ctx, q.t, 1, self.ffi.from_buffer(data), self._a_off, self._a_len,
+            self._a_port, self.ffi.NULL, now, tm._in_egress, self.out, OUT_CAP,
+            self.o_off, self.o_len, self.o_port, self.o_size, res,
+        )  # fmt: skip
         if self.stats[79]:
             self._fold_stats()
+        if q.stats[7]:
+            q.fold()
         if res.status == 0:
             if res.n_out:
                 out_port = self.o_port[0]
                 out = self._out_buf[0 : self.o_len[0]]
-                tm = sw.tm
                 ep = tm.ports.get(out_port) or tm.port(out_port)
                 ep.tx_packets += 1
-                ep.tx_bytes += tm.frame_size(out)
+                ep.tx_bytes += self.o_size[0]
                 sw._transmit(out_port, out)
             return
-        self._run([(port, data)], data, self._a_off, self._a_len, self._a_port, 1, res)
+        self._run([(port, data)], data, self._a_off, self._a_len, self._a_port, 1, None, now)
 
     def _run(
-        self, chunk: list, blob: bytes, offs: Any, lens: Any, ports: Any, m: int, done: Any = None
+        self,
+        chunk: list,
+        blob: bytes,
+        offs: Any,
+        lens: Any,
+        ports: Any,
+        m: int,
+        ilens: Any,
+        done: float | None = None,
     ) -> int:
-        """One C call over ``chunk`` (``done``: the result of a call already made); returns how
-        many frames were consumed."""
+        """One C call over ``chunk`` (``done``: the time of a call already made, whose result
+        is in ``self.res``); returns how many frames were consumed."""
         sw, lib = self.sw, self.lib
         res = self.res
+        tm = sw.tm
+        q = self.queues
         if done is None:
-            self._sync_ports()
-            lib.run_batch(
-                self.ctx,
-                m,
-                self.ffi.from_buffer(blob),
-                offs,
-                lens,
-                ports,
-                float(sw.clock.now()),
-                self.out,
-                OUT_CAP,
-                self.o_off,
-                self.o_len,
-                self.o_port,
-                res,
-            )
-            if res.n_out:
-                self._emit(res.n_out)
+            now = float(sw.clock.now())
+            lib.run_batch_q(
+                self.ctx, q.t, m, self.ffi.from_buffer(blob), offs, lens, ports, ilens, now,
+                tm._in_egress, self.out, OUT_CAP, self.o_off, self.o_len, self.o_port,
+                self.o_size, res,
+            )  # fmt: skip
             if self.stats[79]:
                 self._fold_stats()
+            if q.stats[7]:
+                q.fold()
+        else:
+            now = done
+        if res.n_out:
+            self._emit(res.n_out)
+            res.n_out = 0
         status, k = res.status, res.index
         if status == 0:
             return m
         if status == 3:
             return k
-        port, data = chunk[k]
-        P = Pkt(data, port)
-        st = self._new_state()
-        lib.st_copy(st, lib.ctx_pending(self.ctx))
-        P.F = st
-        if status == 1:
-            self._after_ingress(P)
+        if status == 4:  # queued on an idle port: its service event, as tm.enqueue does
+            if res.port not in tm.ports:
+                tm.port(res.port)
+            q.schedule(res.port, now, res.token)
         else:
-            tm = sw.tm
-            ep = tm.port(res.port)
-            out = self._after_egress(P, res.port)
-            if out is not None:
-                ep.tx_packets += 1
-                ep.tx_bytes += tm.frame_size(out)
-                sw._transmit(res.port, out)
+            port, data = chunk[k]
+            P = Pkt(data, port)
+            st = self._new_state()
+            lib.st_copy(st, lib.ctx_pending(self.ctx))
+            P.F = st
+            P.ilen = self._pkt_of(st).ilen
+            if status == 1:
+                self._after_ingress(P)
+            else:
+                ep = tm.port(res.port)
+                out = self._after_egress(P, res.port)
+                if out is not None:
+                    ep.tx_packets += 1
+                    ep.tx_bytes += tm.frame_size(out)
+                    sw._transmit(res.port, out)
         if sw.clock.virtual:
             sw.clock.run_due()
         if self.dirty:
@@ -344,7 +313,10 @@ class NativeEngine(SlowPathMixin):
         raw = self._out_buf[0 : offs[-1] + lens[-1]]
         datas = [raw[o : o + ln] for o, ln in zip(offs, lens, strict=True)]
         tm = sw.tm
-        size = tm.frame_size
+        if self.queues.acct == 2:
+            sizes = [tm.frame_size(d) for d in datas]
+        else:
+            sizes = unpack(self.o_size, n_out)
         if sw.tx_callbacks or n_out == 1:
             bulk: dict[int, Any] = {}
         else:
@@ -359,27 +331,27 @@ class NativeEngine(SlowPathMixin):
                 ):
                     bulk[port] = p
         if not bulk:
-            for port, data in zip(ports, datas, strict=True):
+            for port, data, size in zip(ports, datas, sizes, strict=True):
                 ep = tm.ports.get(port) or tm.port(port)
                 ep.tx_packets += 1
-                ep.tx_bytes += size(data)
+                ep.tx_bytes += size
                 sw._transmit(port, data)
             return
-        groups: dict[int, list[bytes]] = {}
-        for port, data in zip(ports, datas, strict=True):
+        groups: dict[int, list[tuple[bytes, int]]] = {}
+        for port, data, size in zip(ports, datas, sizes, strict=True):
             if port in bulk:
-                groups.setdefault(port, []).append(data)
+                groups.setdefault(port, []).append((data, size))
                 continue
             ep = tm.ports.get(port) or tm.port(port)
             ep.tx_packets += 1
-            ep.tx_bytes += size(data)
+            ep.tx_bytes += size
             sw._transmit(port, data)
         now = sw.clock.now()
-        for port, ds in groups.items():
+        for port, items in groups.items():
             ep = tm.ports.get(port) or tm.port(port)
-            nb = sum(map(len, ds)) if size is len else sum(map(size, ds))
+            ds = [d for d, _s in items]
             ep.tx_packets += len(ds)
-            ep.tx_bytes += nb
+            ep.tx_bytes += sum(sz for _d, sz in items)
             st = sw._tx.setdefault(port, [0, 0])
             st[0] += len(ds)
             st[1] += sum(map(len, ds))
