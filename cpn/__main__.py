@@ -1,6 +1,7 @@
 """``python -m cpn COMMAND``: ``demo`` (the main job, :mod:`cpn.demo`), ``experiment
 aisid-vs-dns`` (the AISID paper's DNS comparison, :mod:`cpn.experiment_dns`), ``cqf`` (CQF
-per-hop delay beside best effort, :mod:`cpn.cqf_check`). Other commands
+per-hop delay beside best effort, :mod:`cpn.cqf_check`), ``diff-dumps`` (where two per-request
+dumps differ, :mod:`cpn.dump`). Other commands
 register themselves in :data:`COMMANDS` (name -> ``main(argv) -> int``)."""
 
 from __future__ import annotations
@@ -8,12 +9,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from . import cqf_check, demo, experiment_dns
+from . import cqf_check, demo, dump, experiment_dns
 
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "demo": demo.main,
     "experiment": experiment_dns.main,
     "cqf": cqf_check.main,
+    "diff-dumps": dump.main,
 }
 
 

@@ -41,6 +41,7 @@ from typing import Any
 from controlplane.netdesc import NetworkDescription
 from traces.workload import WorkloadParams
 
+from .dump import request_rows, write_dump
 from .report import phase_label, write_report
 from .results import ScenarioResults
 from .scenario import Scenario
@@ -241,6 +242,8 @@ def run_demo(args: argparse.Namespace, command: str) -> tuple[ScenarioResults, P
             res = sc.results()
             res.meta["wall_s"]["total"] = time.perf_counter() - t0
             sc.workload.save(out / "workload.jsonl")
+            if getattr(args, "dump", None):
+                write_dump(args.dump, request_rows(sc.clients, seed=args.seed))
             if web is not None:
                 _feed_web(sc)
                 if args.keep_web:
@@ -357,6 +360,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     )
     ap.add_argument("--no-progress", action="store_true")
     ap.add_argument("--no-report", action="store_true", help="print the summary only")
+    ap.add_argument("--dump", default=None, metavar="PATH",
+                    help="write every request's record as JSON lines (compare two runs with "
+                         "python -m cpn diff-dumps)")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

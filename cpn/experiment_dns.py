@@ -64,6 +64,7 @@ from controlplane.netdesc import NetworkDescription
 from traces.workload import Workload, WorkloadParams
 
 from .dnsbaseline import DNS_METHODS, DnsPlacement, DnsServers, start_dns, with_dns_hosts
+from .dump import code_fingerprint, request_rows, write_dump
 from .scenario import Scenario
 
 log = logging.getLogger("cpn.experiment")
@@ -162,8 +163,10 @@ def run_method(
     interval_s: float | None = None,
     command: str = "",
     hooks: list[Callable[[Scenario], Any]] | None = None,
+    dump: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Run ``workload`` on ``desc`` (with its DNS hosts) by ``method``; its :func:`measure`."""
+    """Run ``workload`` on ``desc`` (with its DNS hosts) by ``method``; its :func:`measure`.
+    ``dump``: a list the run's per-request rows are added to (:func:`cpn.dump.request_rows`)."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
     dns = method != "aisid"
@@ -189,6 +192,8 @@ def run_method(
         sc.start()
         sc.run()
         m = measure(sc, box.get("s"))
+    if dump is not None:
+        dump.extend(request_rows(sc.clients, seed=seed, method=method))
     m.update(method=method, seed=seed, wall_s=time.perf_counter() - t,
              t_end_s=sc.net.now() - sc.t_start, policy=policy if not dns else None)  # fmt: skip
     return m
@@ -289,6 +294,7 @@ class Experiment:
     ttl_s: int
     command: str
     runs: dict[int, dict[str, dict[str, Any]]]
+    code: str = ""  # cpn.dump.code_fingerprint() of the run
 
     def comparison(self) -> dict[str, dict[str, dict[str, Any]]]:
         return compare(self.runs)
@@ -321,6 +327,7 @@ class Experiment:
                 for m, row in table.items()
             },
             "command": self.command,
+            "code": self.code,
         }
 
 
@@ -340,6 +347,7 @@ def run_experiment(
     command: str = "",
     say: Callable[[str], Any] = print,
     hooks: list[Callable[[Scenario], Any]] | None = None,
+    dump: list[dict[str, Any]] | None = None,
 ) -> Experiment:
     """Build the network (once, netgen seed = the first seed) with its DNS hosts; per seed, a
     workload run by every method (see the module doc)."""
@@ -377,11 +385,12 @@ def run_experiment(
         runs[seed] = {}
         for m in methods:
             r = run_method(m, desc, wl, placement, seed=seed, policy=policy, ttl_s=ttl_s,
-                           interval_s=interval_s, command=command, hooks=hooks)  # fmt: skip
+                           interval_s=interval_s, command=command, hooks=hooks,
+                           dump=dump)  # fmt: skip
             runs[seed][m] = r
             say(run_line(r))
     return Experiment(dn.label, header, placement, list(seeds), methods, requests, policy, ttl_s,
-                      command, runs)  # fmt: skip
+                      command, runs, code_fingerprint())  # fmt: skip
 
 
 def run_line(r: dict[str, Any]) -> str:
@@ -410,6 +419,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                     help="control interval in virtual seconds (default: the network file's)")  # fmt: skip
     ap.add_argument("--out", default="results/aisid-vs-dns", help="report folder")
     ap.add_argument("--no-report", action="store_true", help="print only")
+    ap.add_argument("--dump", default=None, metavar="PATH",
+                    help="write every request's record (per seed and method) as JSON lines "
+                         "(compare two with python -m cpn diff-dumps)")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -434,10 +446,11 @@ def main(argv: list[str] | None = None) -> int:
     command = shlex.join(["python", "-m", "cpn", "experiment", "aisid-vs-dns", *argv])
     seeds = list(dict.fromkeys(args.seeds if args.seeds else [args.seed]))
     t = time.perf_counter()
+    rows: list[dict[str, Any]] | None = [] if args.dump else None
     try:
         ex = run_experiment(args.topology, requests=args.requests, seeds=seeds,
                             methods=args.methods, policy=args.policy, ttl_s=args.ttl,
-                            interval_s=args.interval, command=command)  # fmt: skip
+                            interval_s=args.interval, command=command, dump=rows)  # fmt: skip
     except (ValueError, FileNotFoundError, KeyError) as e:
         print(f"aisid-vs-dns: {e}", file=sys.stderr)
         return 2
@@ -447,6 +460,8 @@ def main(argv: list[str] | None = None) -> int:
     line = ex.json_line()
     line["wall_s"] = round(time.perf_counter() - t, 1)
     print(json.dumps(line, separators=(",", ":")))
+    if rows is not None:
+        print(f"dump: {write_dump(args.dump, rows)} ({len(rows)} requests)")
     if not args.no_report:
         page = write_report(ex, Path(args.out), line)
         print(f"report: {page} (plots and results.json beside it)")

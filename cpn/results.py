@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from .dump import code_fingerprint
 from .observe import node_utilisation_series
 
 
@@ -194,6 +195,7 @@ def collect(sc: Any) -> ScenarioResults:
         "wall_s": dict(sc.wall_s),
         "command": sc.command,
         "program": sc.net.program.source if sc.net.program else "",
+        "code": code_fingerprint(sc.net.program.json_text) if sc.net.program else "",
     }
     return ScenarioResults(
         meta=meta,
