@@ -47,6 +47,13 @@ int tbl_load_i(ctx_t *c, int t, int n, const uint64_t *key, const uint64_t *mask
 int tbl_entry_state_i(ctx_t *c, int t, int i, uint64_t *hits, double *last_hit,
                       int32_t *notified, int write);
 int ctx_take_rehit(ctx_t *c);
+int tbl_insert_i(ctx_t *c, int t, int n, const uint64_t *key, const uint64_t *mask,
+                 const uint8_t *kind, const int32_t *prio, const int32_t *handle,
+                 const int32_t *aid, const int32_t *nd, const uint64_t *data, int32_t *slots);
+int tbl_delete_i(ctx_t *c, int t, int n, const int32_t *slots);
+int tbl_modify_i(ctx_t *c, int t, int i, int aid, int nd, const uint64_t *data);
+int tbl_stats_i(ctx_t *c, int t, int64_t *out);
+int tbl_find_i(ctx_t *c, int t, const uint64_t *key);
 int tbl_entry_ref_i(ctx_t *c, int t, int i, int kind, int64_t ref);
 int prof_reset_i(ctx_t *c, int p, int nm, int ng);
 int prof_member_i(ctx_t *c, int p, int i, int64_t handle, int aid, int nd, const uint64_t *data);
@@ -172,6 +179,15 @@ class EntryGenMixin:
             "int tbl_load_i(ctx_t *c, int t, int n, const uint64_t *key, const uint64_t *mask, const uint8_t *kind, const int32_t *prio, const int32_t *handle, const int32_t *aid, const int32_t *nd, const uint64_t *data) {\n"
             "    if (t < 0 || t >= NT) return -1; return tbl_load(&c->T[t], n, key, mask, kind, prio, handle, aid, nd, data); }\n"
             "int tbl_build_i(ctx_t *c, int t) { if (t < 0 || t >= NT) return -1; return tbl_build(&c->T[t]); }\n"
+            "int tbl_insert_i(ctx_t *c, int t, int n, const uint64_t *key, const uint64_t *mask, const uint8_t *kind, const int32_t *prio, const int32_t *handle, const int32_t *aid, const int32_t *nd, const uint64_t *data, int32_t *slots) {\n"
+            "    if (t < 0 || t >= NT) return -1; return tbl_insert(&c->T[t], n, key, mask, kind, prio, handle, aid, nd, data, slots); }\n"
+            "int tbl_delete_i(ctx_t *c, int t, int n, const int32_t *slots) { if (t < 0 || t >= NT) return -1; return tbl_delete(&c->T[t], n, slots); }\n"
+            "int tbl_modify_i(ctx_t *c, int t, int i, int aid, int nd, const uint64_t *data) { if (t < 0 || t >= NT) return -1; return tbl_modify(&c->T[t], i, aid, nd, data); }\n"
+            "int tbl_stats_i(ctx_t *c, int t, int64_t *out) { if (t < 0 || t >= NT) return -1; return tbl_stats(&c->T[t], out); }\n"
+            "int tbl_find_i(ctx_t *c, int t, const uint64_t *key) {\n"
+            "    if (t < 0 || t >= NT || c->T[t].nk > MAXK) return -2;\n"
+            "    v_t k[MAXK]; for (int i = 0; i < c->T[t].nk; i++) k[i] = mkv(key[2 * i], key[2 * i + 1]);\n"
+            "    const entry_t *e = tbl_lookup(&c->T[t], k); return e ? e->handle : -1; }\n"
             "int field_rw(state_t *st, int f, uint64_t *val, int write) {\n"
             "    if (f < 0 || f >= NF) return -1;\n"
             "    if (write) st->F[f] = mkv(val[0], val[1]); else { u_t x = (u_t)st->F[f]; val[0] = (uint64_t)x; val[1] = (uint64_t)(x >> 64); }\n"

@@ -108,8 +108,9 @@ class CGen(ParserGenMixin, EntryGenMixin):
     def generate(self) -> str:
         prog = self.prog
         nf, nh, ns = max(len(prog.fields), 1), max(len(prog.headers), 1), max(len(prog.stacks), 1)
-        rt = (Path(__file__).with_name("runtime.c")).read_text()
-        self.w(rt)
+        here = Path(__file__).parent
+        self.w((here / "runtime.c").read_text())
+        self.w((here / "tables_rt.c").read_text())
         hdrmax = sum(h.nbytes for h in prog.headers)
         self.w(
             f"#define NF {nf}\n#define NH {nh}\n#define NS {ns}\n#define NT {max(len(self.tables), 1)}\n#define HDRMAX {hdrmax}"

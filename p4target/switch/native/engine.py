@@ -86,7 +86,6 @@ class NativeEngine(SlowPathMixin):
         self.o_port = self.ffi.new("int32_t[]", MAX_BATCH)
         self.o_size = self.ffi.new("int64_t[]", MAX_BATCH)
         self.dirty: set[Any] = set()
-        self.mapped: dict[int, list[Any]] = {}  # native table -> entries with per-entry state
         self._out_buf = self.ffi.buffer(self.out)
         self._fbuf = self.ffi.new("uint64_t[2]")
         self._a_off = self.ffi.new("int32_t[1]")
