@@ -136,6 +136,43 @@ class AppHeader:
         return bool(self.flags & FLAG_LAST)
 
 
+def app_bytes(
+    type: int,
+    *,
+    flags: int = 0,
+    node_id: int = 0,
+    units: int = 0,
+    request_id: int = 0,
+    offset: int = 0,
+    length: int = 0,
+    total: int = 0,
+    reply_bytes: int = 0,
+    compute_mflop: int = 0,
+    service: int = 0,
+    cell: int = NO_CELL,
+    deadline_us: int = 0,
+) -> bytes:
+    """The bytes of ``CpnApp(...)`` with the same fields (defaults as the layer's), by
+    ``struct``: what hosts send on their fast path."""
+    return _HDR.pack(
+        APP_MAGIC,
+        APP_VERSION,
+        type,
+        flags,
+        node_id,
+        units,
+        request_id,
+        offset,
+        length,
+        total,
+        reply_bytes,
+        compute_mflop,
+        service,
+        cell,
+        deadline_us,
+    )
+
+
 def parse_app(payload: bytes) -> AppHeader | None:
     """The header at the start of an L4 payload, or ``None`` if there is none."""
     if len(payload) < APP_HEADER_LEN:
@@ -203,6 +240,7 @@ __all__ = [
     "AppType",
     "CpnApp",
     "accounted_size",
+    "app_bytes",
     "app_of",
     "parse_app",
     "split_units",

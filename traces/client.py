@@ -37,13 +37,12 @@ from traces.appproto import (
     NO_CELL,
     SERVICE_PORT,
     AppType,
-    CpnApp,
+    app_bytes,
     parse_app,
     split_units,
 )
 from traces.dns import StubResolver
-from traces.host import ICMP6, TCP, UDP, Host, Segment, tcp_flags
-from traces.packets import aisid_udp_request
+from traces.host import ICMP6, TCP, UDP, Flow, Host, Segment, tcp_flags
 from traces.transport import Timer, Transport
 
 Outcome = Literal["pending", "ok", "timeout", "refused", "unknown"]
@@ -114,6 +113,7 @@ class _Req:
     rto_timer: Timer | None = None
     rto_us: float = 0.0
     on_done: Callable[[RequestRecord], Any] | None = None
+    flow: Flow | None = None  # the request's frames (set when it opens)
 
 
 def _is_address(text: str) -> bool:
@@ -251,6 +251,7 @@ class AisidClient:
         proto = UDP if rec.proto == "udp" else TCP
         rec.sport = self.host.ephemeral_port(proto)
         self.host.bind(proto, rec.sport, lambda seg, r=req: self._segment(r, seg))
+        req.flow = self.host.flow(proto, address, rec.sport, self.service_port)
         rec.t_request_us = self.host.now_us()
         req.rto_us = self.rto_us
         if proto == UDP:
@@ -275,10 +276,10 @@ class AisidClient:
         req.rto_timer = self.host.after(req.rto_us, lambda: self._rto(req))
 
     # -- send -----------------------------------------------------------------------------------
-    def _req_header(self, req: _Req) -> CpnApp:
+    def _req_header(self, req: _Req) -> bytes:
         rec = req.rec
-        return CpnApp(
-            type=int(AppType.REQ),
+        return app_bytes(
+            AppType.REQ,
             request_id=rec.request_id,
             total=rec.data_bytes,
             reply_bytes=rec.reply_bytes,
@@ -288,22 +289,13 @@ class AisidClient:
             deadline_us=min(rec.deadline_us, 2**32 - 1),
         )
 
-    def _udp(self, rec: RequestRecord):
-        return aisid_udp_request(
-            rec.address,
-            src=self.address,
-            sport=rec.sport,
-            dport=self.service_port,
-            src_mac=self.host.mac,
-            dst_mac=self.host.gateway_mac,
-        )
-
     def _send_req(self, req: _Req) -> None:
-        self.host.send(self._udp(req.rec) / self._req_header(req))
+        assert req.flow is not None
+        req.flow.send_udp(self._req_header(req))
 
-    def _send_tcp(self, req: _Req, flags: str, seq: int, ack: int, body: Any = None) -> None:
-        rec = req.rec
-        self.host.send_tcp(rec.address, rec.sport, self.service_port, flags, seq, ack, body)
+    def _send_tcp(self, req: _Req, flags: str, seq: int, ack: int, body: bytes = b"") -> None:
+        assert req.flow is not None
+        req.flow.send_tcp(flags, seq, ack, body)
 
     def _schedule_data(self, req: _Req, t0: float) -> None:
         rec = req.rec
@@ -320,8 +312,8 @@ class AisidClient:
         if rec.outcome != "pending":
             return
         bulk = n > self.mss
-        app = CpnApp(
-            type=int(AppType.BULK if bulk else AppType.DATA),
+        app = app_bytes(
+            AppType.BULK if bulk else AppType.DATA,
             flags=1 if off + n >= rec.data_bytes else 0,
             units=-(-n // self.mss) if bulk else 0,
             request_id=rec.request_id,
@@ -329,9 +321,10 @@ class AisidClient:
             length=n,
             total=rec.data_bytes,
         )
-        body = app if bulk else app / (b"\x00" * n)
+        body = app if bulk else app + bytes(n)
         if rec.proto == "udp":
-            self.host.send(self._udp(rec) / body)
+            assert req.flow is not None
+            req.flow.send_udp(body)
         else:
             self._send_tcp(req, "PA", CLIENT_ISN + 1 + APP_HEADER_LEN + off, 5001, body)
 

@@ -26,7 +26,6 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-from scapy.packet import Packet
 
 from traces.appproto import (
     APP_HEADER_LEN,
@@ -36,12 +35,11 @@ from traces.appproto import (
     SERVICE_PORT,
     AppHeader,
     AppType,
-    CpnApp,
+    app_bytes,
     parse_app,
     split_units,
 )
-from traces.host import TCP, UDP, Host, Segment, tcp_flags
-from traces.packets import aisid_udp_request
+from traces.host import TCP, UDP, Flow, Host, Segment, tcp_flags
 from traces.transport import Transport
 
 _FIN, _SYN, _RST, _ACK = tcp_flags("F"), tcp_flags("S"), tcp_flags("R"), tcp_flags("A")
@@ -140,6 +138,7 @@ class _Job:
     t_in_us: float = 0.0
     t_start_us: float = 0.0
     isn_peer: int = 0
+    flow: Flow | None = None  # frames to the client (made at the first one)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -298,10 +297,10 @@ class ServiceNode:
             if job is None:
                 if not self._admit(None):
                     self.refused += 1
-                    self._tcp_send(seg.src, seg.sport, "RA", 0, seg.seq + 1)
+                    self.host.send_tcp(seg.src, self.port, seg.sport, "RA", 0, seg.seq + 1)
                     return
                 job = self._jobs[key] = _Job(TCP, seg.src, seg.sport, isn_peer=seg.seq)
-            self._tcp_send(job.client, job.cport, "SA", NODE_ISN, job.isn_peer + 1)
+            self._tcp_send(job, "SA", NODE_ISN, job.isn_peer + 1)
             return
         if job is None:
             return
@@ -311,13 +310,13 @@ class ServiceNode:
             if not self._admit(app):
                 self.refused += 1
                 self._jobs.pop(key, None)
-                self._tcp_send(job.client, job.cport, "R", NODE_ISN + 1, 0)
+                self._tcp_send(job, "R", NODE_ISN + 1, 0)
                 return
             self._take_req(job, app)
         elif app is not None and app.type in (AppType.DATA, AppType.BULK):
             job.received += app.length
         if seg.flags & _FIN:
-            self._tcp_send(job.client, job.cport, "A", NODE_ISN + 2 + job.reply_bytes, seg.seq + 1)
+            self._tcp_send(job, "A", NODE_ISN + 2 + job.reply_bytes, seg.seq + 1)
             self._jobs.pop(key, None)
             return
         self._maybe_enqueue(job)
@@ -360,25 +359,20 @@ class ServiceNode:
         self._sample()
 
     # -- send -----------------------------------------------------------------------------------
-    def _app(self, job: _Job, kind: AppType, **kw: Any) -> CpnApp:
-        return CpnApp(type=int(kind), node_id=self.node_id, request_id=job.request_id, **kw)
+    def _app(self, job: _Job, kind: AppType, **kw: Any) -> bytes:
+        return app_bytes(kind, node_id=self.node_id, request_id=job.request_id, **kw)
 
-    def _udp_to(self, job: _Job) -> Packet:
-        """The Ether/IPv6/UDP headers of a datagram to ``job``'s client."""
-        return aisid_udp_request(
-            job.client,
-            src=self.address,
-            sport=self.port,
-            dport=job.cport,
-            src_mac=self.host.mac,
-            dst_mac=self.host.gateway_mac,
-        )
+    def _flow(self, job: _Job) -> Flow:
+        """The flow of ``job``'s frames to its client (Scapy builds the first one)."""
+        if job.flow is None:
+            job.flow = self.host.flow(job.proto, job.client, self.port, job.cport)
+        return job.flow
 
     def _send_ctl(self, job: _Job, kind: AppType) -> None:
-        self.host.send(self._udp_to(job) / self._app(job, kind))
+        self._flow(job).send_udp(self._app(job, kind))
 
-    def _tcp_send(self, dst: str, dport: int, flags: str, seq: int, ack: int, body=None) -> None:
-        self.host.send_tcp(dst, self.port, dport, flags, seq, ack, body)
+    def _tcp_send(self, job: _Job, flags: str, seq: int, ack: int, body: bytes = b"") -> None:
+        self._flow(job).send_tcp(flags, seq, ack, body)
 
     def _send_reply(self, job: _Job) -> None:
         total = job.reply_bytes
@@ -396,23 +390,23 @@ class ServiceNode:
                 length=n,
                 total=total,
             )
-            body = app if bulk else app / (b"\x00" * n)
+            body = app if bulk else app + bytes(n)
             if self.tx_rate_bps:
                 t = t0 + (off + n) * 8 / self.tx_rate_bps * 1e6
                 self.host.at(t, lambda j=job, b=body, o=off, f=last: self._emit(j, b, o, f))
             else:
                 self._emit(job, body, off, last)
 
-    def _emit(self, job: _Job, body: Any, off: int, last: bool) -> None:
+    def _emit(self, job: _Job, body: bytes, off: int, last: bool) -> None:
         if not self.alive:
             return
         if job.proto == UDP:
-            self.host.send(self._udp_to(job) / body)
+            self._flow(job).send_udp(body)
         else:
             seq = NODE_ISN + 1 + off
             flags = "FPA" if last else "PA"
             ack = job.isn_peer + 1 + APP_HEADER_LEN + job.total
-            self._tcp_send(job.client, job.cport, flags, seq, ack, body)
+            self._tcp_send(job, flags, seq, ack, body)
 
 
 __all__ = ["ComputeModel", "ServiceNode"]
