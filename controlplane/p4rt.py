@@ -195,6 +195,7 @@ class P4RuntimeClient:
         self.updates_written = 0  # updates the switch accepted, for counting and stats
         self.stream_errors: collections.deque[tuple[str, str]] = collections.deque(maxlen=100)
         self._lock = threading.RLock()  # writes and pipeline pushes
+        self._arb_lock = threading.Lock()  # one re-arbitration (reclaim, barrier) at a time
         self._conn_lock = threading.Lock()  # connect / close
         self._cond = threading.Condition()  # arbitration state
         self._arb_seq = 0
@@ -271,22 +272,46 @@ class P4RuntimeClient:
         """Become primary again: re-arbitrate with ``election_id`` (default: above the highest
         the switch has seen). Returns :attr:`is_primary`."""
         conn = self._require_conn()
+        with self._arb_lock:
+            with self._cond:
+                if self.is_primary and election_id is None:
+                    return True
+                eid = election_id or max(self.election_id, (self.highest_election_id or 0) + 1)
+                self.election_id = eid
+            self._arbitrate(conn, eid, timeout_s or self.timeout_s)
+            return self.is_primary
+
+    def barrier(self, timeout_s: float | None = None) -> None:
+        """Stream barrier: re-send this session's MasterArbitrationUpdate (same election id,
+        so nothing changes) and wait for the switch's answer. The switch handles the stream's
+        messages in order and answers on the same FIFO stream, so on return every packet-out
+        sent before the call has been handed to the switch (``Switch.inject``), and every
+        packet-in the switch queued for this session before it read the barrier has been
+        through the ``on_packet_in`` callbacks. Raises :class:`SwitchUnavailable` when the
+        session is lost or no answer comes within ``timeout_s`` (default: the client's).
+
+        Caveat: an advisory the switch sends at the same moment for another reason (a second
+        controller arbitrating) is taken for the answer."""
+        conn = self._require_conn()
+        with self._arb_lock:
+            if not self._arbitrate(conn, self.election_id, timeout_s or self.timeout_s):
+                raise SwitchUnavailable(
+                    f"{self.address} device {self.device_id}: stream barrier: "
+                    + ("session lost" if not conn.alive else "no answer")
+                )
+
+    def _arbitrate(self, conn: _Conn, eid: int, timeout_s: float) -> bool:
+        """Send a MasterArbitrationUpdate with ``eid`` on ``conn``; wait for the next advisory
+        (False: none came, or the session ended). Called with ``_arb_lock`` held."""
         with self._cond:
-            if self.is_primary and election_id is None:
-                return True
-            eid = election_id or max(self.election_id, (self.highest_election_id or 0) + 1)
-            self.election_id = eid
             seq = self._arb_seq
         m = p4runtime_pb2.StreamMessageRequest()
         m.arbitration.device_id = self.device_id
         m.arbitration.election_id.CopyFrom(_u128(eid))
         conn.out.put(m)
         with self._cond:
-            self._cond.wait_for(
-                lambda: self._arb_seq > seq or not conn.alive,
-                timeout_s or self.timeout_s,
-            )
-            return self.is_primary
+            ok = self._cond.wait_for(lambda: self._arb_seq > seq or not conn.alive, timeout_s)
+            return bool(ok) and conn.alive and self._arb_seq > seq
 
     def _receive(self, conn: _Conn) -> None:
         reason = "the switch ended the stream"

@@ -24,6 +24,15 @@ path's delay the mean over the probes of a round that came back (:meth:`wait_pro
 them). Results are kept by (ingress gateway, site, path id) and by the switch path the hop
 records name.
 
+Determinism (virtual clock): :meth:`probe` ends with a stream barrier on the ingress gateway's
+session (:meth:`~controlplane.p4rt.P4RuntimeClient.barrier`), so the probes are in the switch
+at the clock time of the call, whatever the load of the machine. Packet-ins are only queued as
+they arrive; :meth:`collect` (run by :meth:`poll`, :meth:`wait_probes`, :meth:`expire_probes`)
+first takes a barrier on every egress gateway's session while probes are out, then handles
+what came back in a fixed order (egress gateways by name, each in arrival order). Results thus
+change only at those calls, and called from a network callback they hold exactly the probes
+the switches returned before that virtual time.
+
 Snapshots go into a deque of ``history`` entries: :meth:`Telemetry.series` gives one quantity's
 time series for plots, :meth:`Telemetry.to_json` the whole history.
 """
@@ -32,7 +41,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +54,8 @@ from controlplane.clock import Clock, WallClock
 from controlplane.egress import NodeLoad
 from controlplane.netdesc import NetworkDescription
 from traces.constants import DropReason, PacketOutMode, PuntReason
+
+log = logging.getLogger("controlplane.telemetry")
 
 PORT_RX = "CpnIngress.telemetry.port_rx"
 PORT_TX = "CpnEgress.telemetry.port_tx"
@@ -84,6 +97,10 @@ class ProbeResult:
     path_id: int
     delay_us: float
     switches: tuple[str, ...]  # the hop records' switches, ingress gateway first
+    ingress_ts_us: int = 0  # the first hop's ingress timestamp (switch clock)
+    egress_ts_us: int = 0  # the last hop's egress timestamp (switch clock)
+    sent_s: float = 0.0  # controller clock at :meth:`Telemetry.probe`
+    collected_s: float = 0.0  # controller clock when :meth:`Telemetry.collect` handled it
 
 
 @dataclass
@@ -197,9 +214,13 @@ class Telemetry:
         self.path_delay_us: dict[tuple[str, int, int], float] = {}
         self.node_path_delay_us: dict[tuple[str, ...], float] = {}
         self.lost_probes = 0
+        self._inbox: dict[str, list[bytes]] = {}  # returned probes, by egress gateway
         for sw in net.egress_gateways:
             if sw.name in self.clients:
-                self.clients[sw.name].on_packet_in(self._on_packet_in)
+                self._inbox[sw.name] = []
+                self.clients[sw.name].on_packet_in(
+                    lambda payload, meta, name=sw.name: self._on_packet_in(name, payload, meta)
+                )
 
     # ------------------------------------------------------------------------------ polling
     def set_service_ids(self, ids: Iterable[int]) -> None:
@@ -249,6 +270,7 @@ class Telemetry:
 
     def poll(self) -> Snapshot:
         """Read every switch once and derive rates from the previous snapshot."""
+        self.collect()
         now = self.clock.now()
         prev = self.history[-1] if self.history else None
         snap = Snapshot(t=now, interval_s=(now - prev.t) if prev else 0.0)
@@ -307,7 +329,8 @@ class Telemetry:
     # ------------------------------------------------------------------------------ probes
     def probe(self, igw: str, site_id: int, path_id: int, aisid: str) -> list[int]:
         """Send 3 probes for ``aisid`` (a service ``igw`` sends to ``site_id``) pinned to
-        ``path_id``; returns their sequence numbers."""
+        ``path_id``; returns their sequence numbers. Returns once the switch has them (stream
+        barrier): from a network callback they enter at the callback's virtual time."""
         from traces.packets import probe_request
 
         if igw not in self.clients:
@@ -330,17 +353,62 @@ class Telemetry:
         for s in seqs:
             pkt = probe_request(aisid, seq=s, path_id=path_id, src=src)
             client.packet_out(bytes(pkt), egress_port=0, mode=int(PacketOutMode.INJECT))
+        barrier = getattr(client, "barrier", None)
+        if barrier is not None:
+            barrier()  # the probes are in the switch now, at this clock time
         return seqs
 
     def wait_probes(self, seqs: Iterable[int], timeout_s: float = 1.0) -> bool:
-        """Wait (real time) until every probe in ``seqs`` came back; False on timeout."""
+        """Wait (real time) until every probe in ``seqs`` came back; False on timeout. Another
+        thread (or the switches' own clock) must move the packets meanwhile."""
         want = set(seqs)
-        with self._cond:
-            return self._cond.wait_for(lambda: want <= self.results.keys(), timeout_s)
+        end = time.monotonic() + timeout_s
+        while True:
+            self.collect()
+            with self._cond:
+                if want <= self.results.keys():
+                    return True
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait_for(lambda: any(self._inbox.values()), left)
 
-    def _on_packet_in(self, payload: bytes, metadata: Mapping[str, int]) -> None:
+    def collect(self) -> int:
+        """Handle the probes that came back (module doc): a stream barrier on every egress
+        gateway's session while probes are out, then the queued packet-ins in a fixed order.
+        Returns the number of new results."""
+        with self._cond:
+            out = bool(self._pending)
+        if out:
+            for name in sorted(self._inbox):
+                barrier = getattr(self.clients[name], "barrier", None)
+                if barrier is None:
+                    continue
+                try:
+                    barrier()
+                except Exception as e:  # noqa: BLE001 - a switch that is down returns nothing
+                    log.debug("probe barrier on %s: %s", name, e)
+        now = self.clock.now()
+        n = 0
+        with self._cond:
+            for name in sorted(self._inbox):
+                queued, self._inbox[name] = self._inbox[name], []
+                for payload in queued:
+                    n += self._handle(payload, now)
+            if n:
+                self._cond.notify_all()
+        return n
+
+    def _on_packet_in(self, switch: str, payload: bytes, metadata: Mapping[str, int]) -> None:
+        """Stream thread: queue a returned probe for :meth:`collect`."""
         if metadata.get("reason") != PuntReason.PROBE:
             return
+        with self._cond:
+            self._inbox[switch].append(payload)
+            self._cond.notify_all()
+
+    def _handle(self, payload: bytes, now: float) -> int:
+        """One returned probe (``_cond`` held): 1 when it made a result."""
         from scapy.layers.l2 import Ether
 
         from traces.layers import Probe
@@ -348,35 +416,41 @@ class Telemetry:
         try:
             probe = Ether(payload)[Probe]
         except (IndexError, ValueError):
-            return
-        with self._cond:
-            pend = self._pending.pop(int(probe.seq), None)
-            if pend is None or not probe.hops:
-                return
-            igw, site_id, path_id, _ = pend
-            hops = list(probe.hops)  # newest first
-            res = ProbeResult(
-                int(probe.seq),
-                igw,
-                site_id,
-                path_id,
-                float(hops[0].egress_ts - hops[-1].ingress_ts),
-                tuple(self._by_device.get(h.switch_id, str(h.switch_id)) for h in reversed(hops)),
-            )
-            self.results[res.seq] = res
-            if len(self.results) > 4096:
-                for old in sorted(self.results)[:1024]:
-                    del self.results[old]
-            key = (igw, site_id, path_id)
-            got = [self.results[s] for s in self._rounds.get(key, ()) if s in self.results]
-            if got:
-                mean = sum(r.delay_us for r in got) / len(got)
-                self.path_delay_us[key] = mean
-                self.node_path_delay_us[got[-1].switches] = mean
-            self._cond.notify_all()
+            return 0
+        pend = self._pending.pop(int(probe.seq), None)
+        if pend is None or not probe.hops:
+            return 0
+        igw, site_id, path_id, sent = pend
+        hops = list(probe.hops)  # newest first
+        first, last = hops[-1], hops[0]
+        res = ProbeResult(
+            int(probe.seq),
+            igw,
+            site_id,
+            path_id,
+            float(last.egress_ts - first.ingress_ts),
+            tuple(self._by_device.get(h.switch_id, str(h.switch_id)) for h in reversed(hops)),
+            int(first.ingress_ts),
+            int(last.egress_ts),
+            sent,
+            now,
+        )
+        self.results[res.seq] = res
+        if len(self.results) > 4096:
+            for old in sorted(self.results)[:1024]:
+                del self.results[old]
+        key = (igw, site_id, path_id)
+        got = [self.results[s] for s in self._rounds.get(key, ()) if s in self.results]
+        if got:
+            mean = sum(r.delay_us for r in got) / len(got)
+            self.path_delay_us[key] = mean
+            self.node_path_delay_us[got[-1].switches] = mean
+        return 1
 
     def expire_probes(self, older_than_s: float) -> int:
-        """Forget probes sent more than ``older_than_s`` ago (lost); returns how many."""
+        """Forget probes sent more than ``older_than_s`` ago (lost, once :meth:`collect` has
+        taken what came back); returns how many."""
+        self.collect()
         cut = self.clock.now() - older_than_s
         with self._cond:
             gone = [s for s, p in self._pending.items() if p[3] < cut]

@@ -109,9 +109,10 @@ class Arbitration:
             if eid is not None and (r.highest is None or eid >= r.highest):
                 r.highest = eid
                 r.primary = s
-                for o in r.sessions:
-                    if o is not s:
-                        self._advise(r, o)
+                if not was_primary:  # a primary re-sending its id (a barrier) changes nothing
+                    for o in r.sessions:
+                        if o is not s:
+                            self._advise(r, o)
                 self._advise(r, s)
             elif was_primary:
                 r.primary = None

@@ -63,6 +63,9 @@ def test_primary_backup_and_advisories(clients):
     assert status(r) == OK
     assert status(a.get("arbitration")) == ALREADY_EXISTS
     assert status(b_.get("arbitration")) == ALREADY_EXISTS
+    r = low.arbitrate(1 << 70)  # the primary re-sends its id (a stream barrier): only it hears
+    assert status(r) == OK and eid(r) == 1 << 70
+    assert a.get("arbitration", timeout=0.2) is None and b_.get("arbitration", timeout=0) is None
 
     r = low.arbitrate(3)  # the primary downgrades itself: all advised, no primary
     assert status(r) == NOT_FOUND

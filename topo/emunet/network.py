@@ -18,7 +18,9 @@ Time: nothing moves until :meth:`InProcessNetwork.run_for` / :meth:`run_until` (
 virtual time). Callbacks (:meth:`every`, :meth:`at`) run between packet events with no lock
 held, so a controller stepping from ``every`` may call the servers over gRPC. P4Runtime writes
 from any thread are applied atomically between packets (``Switch.batch``); packet-outs enter the
-switch through the clock, at the virtual time the server receives them.
+switch through the clock, at the virtual time the server receives them, and packet-ins leave on
+the server's stream threads: a controller that sends or reads them from a callback makes their
+virtual times exact with a stream barrier (``P4RuntimeClient.barrier``; telemetry's probes do).
 
 Threads: gRPC server threads take the device lock, then the switch lock; the thread running the
 network takes the clock lock, then a switch lock per event, and runs callbacks with neither.
