@@ -14,7 +14,10 @@ Every control interval (:meth:`Controller.step`) telemetry becomes the policy's 
 decides, and only the entries that changed are written. A (re)connected switch is reconciled
 against the whole intent (read, diff, write the difference), so a switch restart or a controller
 restart reinstalls nothing that is already there. :meth:`Controller.swap` changes policy without
-losing a packet (:mod:`controlplane.swap`).
+losing a packet (:mod:`controlplane.swap`). A service no site can serve (its nodes dead, its sites
+unreachable) gets no site entry: the ingress gateways punt its requests, the other services go
+on, and :attr:`Controller.outages` (:mod:`controlplane.outages`) records when and why. A policy
+that fails to decide keeps the previous decisions in force (the step says why).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from controlplane.clock import Clock, WallClock
 from controlplane.connection import SwitchConnection
 from controlplane.entries import Diff, RegisterValue, SwitchIntent, TableEntry, diff
 from controlplane.netdesc import NetworkDescription
+from controlplane.outages import ServiceOutages
 from controlplane.program import Program, load_program
 from controlplane.store import ControllerStore
 from controlplane.swap import VERSION_REGISTER, SwapError, SwapReport, hitless_swap, next_version
@@ -104,6 +108,9 @@ class Controller:
         self.steps: list[StepReport] = []
         self.telemetry = self._make_telemetry()
         self.events: list[tuple[float, str]] = []
+        self.outages = ServiceOutages()
+        for gw in self.ingress_gateways:
+            self.connections[gw].client.on_packet_in(self.outages.on_packet_in)
 
     # -- helpers ---------------------------------------------------------------------------
     def _event(self, msg: str, *args: Any) -> None:
@@ -278,6 +285,12 @@ class Controller:
             else ControlView.from_snapshot(self.net, services, snap)
         )
         view.flows = self.deterministic_flows(services)
+        view.unreachable = {
+            (gw.name, site.site_id)
+            for gw in self.net.ingress_gateways
+            for site in self.net.sites
+            if site.egress_gateway != gw.name and not self.plan.paths(gw.name, site.site_id, 1)
+        }
         return view
 
     def deterministic_flows(self, services: list[Any]) -> list[Any]:
@@ -303,6 +316,19 @@ class Controller:
     def decide(self, adapter: Any = None) -> Any:
         return (adapter or self.adapter).decide(self.view())
 
+    def _in_force(self, decisions: Any) -> None:
+        """``decisions`` now serve: note the services that lost or regained every site."""
+        self.decisions = decisions
+        recs = self.registry.services()
+        events = self.outages.update(
+            self.clock.now(),
+            getattr(decisions, "unserved", {}) or {},
+            {r.service_id: r.name for r in recs},
+            {r.aisid: r.service_id for r in recs},
+        )
+        for e in events:
+            self._event("%s", e)
+
     def step(self, *, force: bool = False) -> StepReport:
         """One control interval: telemetry, decisions, write what changed."""
         rep = StepReport(time=self.clock.now())
@@ -320,9 +346,20 @@ class Controller:
             except Exception as e:  # a switch down mid-poll: decide on what we have
                 log.warning("telemetry: %s", e)
             t1 = time.perf_counter()
-            self.decisions = self.decide()
+            try:
+                decisions = self.decide()
+                versioned = self.versioned_entries(self.version, decisions)
+            except Exception as e:  # noqa: BLE001 - the decisions in force keep serving
+                if not self._versioned:
+                    raise  # nothing in force yet (start): the caller must know
+                log.exception("decide failed")
+                rep.skipped = f"decide failed: {type(e).__name__}: {e}"
+                self._event("%s; the decisions in force stay", rep.skipped)
+                self.steps.append(rep)
+                return rep
             rep.decide_s = time.perf_counter() - t1
-            self._versioned = self.versioned_entries(self.version, self.decisions)
+            self._versioned = versioned
+            self._in_force(decisions)
             rep.written, rep.per_switch = self._push_all()
             rep.total_s = time.perf_counter() - t0
         finally:
@@ -349,8 +386,9 @@ class Controller:
         needs its site and nodes, a decommissioned one loses them), recompose the intent and
         write the difference now, without waiting for the next interval."""
         with self.lock:
-            self.decisions = self.decide()
-            self._versioned = self.versioned_entries(self.version, self.decisions)
+            decisions = self.decide()
+            self._versioned = self.versioned_entries(self.version, decisions)
+            self._in_force(decisions)
             n, _ = self._push_all()
             return n
 
@@ -381,7 +419,6 @@ class Controller:
             self.down_links.add(frozenset((a, b)))
             self.plan = RoutingPlan(self.net, down_links=frozenset(self.down_links))
             self._event("link %s-%s down: routes and paths recomputed", a, b)
-            self.decisions = self.decide()
             return self.refresh()
 
     def link_up(self, a: str, b: str) -> int:
@@ -391,7 +428,6 @@ class Controller:
             self.down_links.discard(frozenset((a, b)))
             self.plan = RoutingPlan(self.net, down_links=frozenset(self.down_links))
             self._event("link %s-%s up", a, b)
-            self.decisions = self.decide()
             return self.refresh()
 
     # -- policy swap -----------------------------------------------------------------------
@@ -472,7 +508,8 @@ class Controller:
         if stage == "flipped":
             # From here the new version serves: the controller's intent follows it.
             self.version, self.policy_name, self.adapter = new_v, policy, adapter
-            self.decisions, self._versioned = decisions, new_entries
+            self._versioned = new_entries
+            self._in_force(decisions)
             for name in self.connections:
                 self.held[name] = self.intent_for(name)
             self.store.set(policy=policy, version=new_v)
@@ -642,6 +679,7 @@ class Controller:
             "swaps": len(self.swap_history),
             "switches": switches,
             "down_links": sorted(sorted(x) for x in self.down_links),
+            "outages": self.outages.report(),
         }
 
 

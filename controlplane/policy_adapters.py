@@ -70,11 +70,19 @@ class RlmsAdapter(SchedulerAdapter):
                 f"known: {', '.join(sorted(known))}"
             )
 
-    def network_state(self, view: ControlView, svc: ServiceView, backlog: Mapping[int, float]):
+    def network_state(
+        self,
+        view: ControlView,
+        svc: ServiceView,
+        backlog: Mapping[int, float],
+        igw: str | None = None,
+    ):
+        """The policy's view of the candidate sites of ``svc`` (from ``igw``); no compute node
+        when none is live and reachable."""
         from agents.rlmscpn.policy import ComputeNodeState, NetworkState
 
         compute, seen = [], set()
-        for site in self.candidate_sites(view, svc):
+        for site in self.candidate_sites(view, svc, igw):
             node = self.tmap.node_of.get(site.egress_gateway)
             if node is None or node in seen:
                 continue
@@ -122,14 +130,14 @@ class RlmsAdapter(SchedulerAdapter):
         backlog: dict[int, float] = {}
         splits: dict[tuple[str, int], list[tuple[PathChoice, float]]] = {}
         for igw, svc in _by_demand(view):
-            state = self.network_state(view, svc, backlog)
+            state = self.network_state(view, svc, backlog, igw)
             if not state.compute:
-                raise ValueError(f"service {svc.service_id}: no live site can serve it")
+                self.unserve(view, d, igw, svc)
+                continue
             task = TaskRequest(self.tmap.node(igw), svc.arch, svc.data_mb)
             dec = self.policy.decide(task, state)
-            site = next(
-                s for s in self.tmap.sites_at[dec.node] if s in self.candidate_sites(view, svc)
-            )
+            cands = self.candidate_sites(view, svc, igw)
+            site = next(s for s in self.tmap.sites_at[dec.node] if s in cands)
             if not math.isnan(dec.predicted_compute_ms):
                 backlog[site.site_id] = backlog.get(site.site_id, 0.0) + dec.predicted_compute_ms
             if self.place(view, d, igw, svc, site.site_id) is None:
@@ -246,9 +254,13 @@ class OrchestrationAdapter(SchedulerAdapter):
                 tolerance_slots=20.0,
                 stage="inference",
             )
+            live = self.candidate_sites(view, svc, igw)
+            if not live:
+                self.unserve(view, d, igw, svc)
+                continue
             dec = self.policy.decide(task, self._cluster(view, used))
-            cands = {s.site_id for s in self.candidate_sites(view, svc)}
-            site_id = svc.site_id
+            cands = {s.site_id for s in live}
+            site_id = svc.site_id if svc.site_id in cands else live[0].site_id
             if dec.domain is not None:
                 members = [s for s in self.groups[dec.domain] if s.site_id in cands]
                 if members:

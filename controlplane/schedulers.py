@@ -41,7 +41,14 @@ TFLOPS as cores, 200 TB storage, its egress gateway's link rate as bandwidth; us
 utilisation and link utilisation) and each (gateway, service) as a task (cores =
 ``ServiceView.cores``, bandwidth = measured demand); the chosen domain is the site, reached over
 the shortest path. MAPPO was trained with 5 domains: a network with another number of sites is
-refused at load time. A rejected task keeps the service's registered site.
+refused at load time. A rejected task keeps the service's registered site (while it is live).
+
+**No live site.** A site is a candidate for a (gateway, service) while it has a live node the
+service may use (its node reports ``alive``, not draining) and the routing plan has a path to it
+from the gateway (:attr:`ControlView.unreachable`). When no site is, every adapter leaves the
+pair out of ``service_site`` and notes why in :attr:`Decisions.unserved`: the gateway finds no
+site for the service's requests and punts them to the controller (``NO_SERVICE_SITE``), the
+other services go on, and the interval after a site comes back the pair is placed again.
 
 **Transport** (D3QN/DQN/DDQN: :class:`agents.detcom.transport.policy.TransportPolicy`) decides a
 cycle offset per deterministic flow (:class:`DetFlow`); its 5 TSN-5G domains are mapped by index
@@ -123,6 +130,7 @@ class ControlView:
     flows: list[DetFlow] = field(default_factory=list)
     cqf_free_frames: dict[tuple[str, int], tuple[float, float]] = field(default_factory=dict)
     paths: dict[tuple[str, int], list[tuple[str, ...]]] = field(default_factory=dict)
+    unreachable: set[tuple[str, int]] = field(default_factory=set)  # (igw, site): no path
 
     @classmethod
     def from_snapshot(cls, net: NetworkDescription, services: list[ServiceView], snap: Any, **kw):
@@ -160,6 +168,9 @@ class Decisions:
     service_nodes: dict[tuple[int, int], list[tuple[int, int]]] = field(default_factory=dict)
     flow_offsets: dict[tuple[str, int | None], int] = field(default_factory=dict)
     policy: str = ""
+    unserved: dict[tuple[str, int], str] = field(default_factory=dict)
+    """(ingress gateway, service) pairs with no site this interval, and why: no
+    ``service_site`` entry, so the gateway punts their requests (``NO_SERVICE_SITE``)."""
 
 
 def thresholds(ratios: Sequence[float]) -> tuple[int, int, int]:
@@ -240,7 +251,8 @@ def _check_topology(net: NetworkDescription, topology: Topology) -> None:
 
 # ------------------------------------------------------------------------------ the adapters
 class SchedulerAdapter:
-    """Base: every service stays at its registered site, over the shortest path; WLC weights."""
+    """Base: every service stays at its registered site (while that has no live node, the
+    first live one of its replicas; none: unserved), over the shortest path; WLC weights."""
 
     name = "static"
 
@@ -251,13 +263,33 @@ class SchedulerAdapter:
         self._sp: dict[tuple[str, str], tuple[str, ...]] = {}
 
     # -- pieces subclasses reuse --------------------------------------------------------------
-    def candidate_sites(self, view: ControlView, svc: ServiceView) -> list[SiteDesc]:
+    def candidate_sites(
+        self, view: ControlView, svc: ServiceView, igw: str | None = None
+    ) -> list[SiteDesc]:
+        """The sites that may serve ``svc`` now: live nodes for it, and (with ``igw``) a path
+        from that ingress gateway."""
         ids = set(svc.sites) if svc.sites else {s.site_id for s in view.net.sites}
         out = []
         for site in view.net.sites:
-            if site.site_id in ids and self._live_nodes(view, site, svc):
+            if site.site_id not in ids or (igw, site.site_id) in view.unreachable:
+                continue
+            if self._live_nodes(view, site, svc):
                 out.append(site)
         return out
+
+    def unserve(self, view: ControlView, d: Decisions, igw: str, svc: ServiceView) -> None:
+        """No site for (``igw``, ``svc``) this interval: no ``service_site`` entry, and why."""
+        ids = set(svc.sites) if svc.sites else {s.site_id for s in view.net.sites}
+        why = []
+        for site in view.net.sites:
+            if site.site_id not in ids:
+                continue
+            if not self._live_nodes(view, site, svc):
+                why.append(f"{site.name} has no live node")
+            elif (igw, site.site_id) in view.unreachable:
+                why.append(f"{site.name} unreachable")
+        d.service_site.pop((igw, svc.service_id), None)
+        d.unserved[(igw, svc.service_id)] = "no live site" + (f" ({'; '.join(why)})" if why else "")
 
     def _live_nodes(self, view: ControlView, site: SiteDesc, svc: ServiceView):
         allowed = set(svc.nodes) if svc.nodes and site.site_id == svc.site_id else None
@@ -324,7 +356,15 @@ class SchedulerAdapter:
         splits: dict[tuple[str, int], list[tuple[PathChoice, float]]] = {}
         for igw in view.net.ingress_gateways:
             for svc in view.services:
-                site = self.place(view, d, igw.name, svc, svc.site_id)
+                own = {svc.site_id, *svc.sites}
+                cands = [
+                    s.site_id for s in self.candidate_sites(view, svc, igw.name) if s.site_id in own
+                ]
+                if not cands:
+                    self.unserve(view, d, igw.name, svc)
+                    continue
+                site_id = svc.site_id if svc.site_id in cands else cands[0]
+                site = self.place(view, d, igw.name, svc, site_id)
                 if site is not None:
                     splits.setdefault((igw.name, site.site_id), []).append(
                         (self.route(view, igw.name, site), 1.0)

@@ -42,7 +42,7 @@ from controlplane.netdesc import NetworkDescription
 from traces.workload import WorkloadParams
 
 from .dump import request_rows, write_dump
-from .report import phase_label, write_report
+from .report import outage_lines, phase_label, write_report
 from .results import ScenarioResults
 from .scenario import Scenario
 
@@ -161,6 +161,8 @@ def format_summary(res: ScenarioResults, out_page: Path | None, extra: list[str]
                           + (f" {p['deadline_hit_rate']:.1%}" if p["deadline_hit_rate"] is not None else "")
                           for p in P])  # fmt: skip
     row("failed after a site move", [str(p["failed_site_moved"]) for p in P])
+    if res.outages:
+        row("failed: service had no site", [str(p["failed_no_site"]) for p in P])
     row(
         "link utilisation mean / var",
         [f"{(p['link_util_mean'] or 0):.2%} / {p['link_util_var'] or 0:.2e}" for p in P],
@@ -177,6 +179,7 @@ def format_summary(res: ScenarioResults, out_page: Path | None, extra: list[str]
     else:
         lines.append(f"packets lost: {lost}" + (" (net.losses() is empty)" if not lost else
                                                 f": {res.losses}"))  # fmt: skip
+    lines += outage_lines(res)
     if res.flow_tables:
         tot = {k: sum(t.get(k, 0) for t in res.flow_tables.values())
                for k in ("new", "shared", "collision", "aged", "reply_unknown",

@@ -10,7 +10,12 @@ explains is reported as unexplained (0 in a healthy run).
   it dead, so the egress gateway's weights leave it out; then the gateway's flows pinned to it
   are released (:func:`evict_node_flows`: ``flow_state = 0``, ``connections = 0`` over
   P4Runtime), so a client's retransmitted request lands on a live node. Explains
-  ``NODE/node_dead``.
+  ``NODE/node_dead``. When it was the last node a service could use, the controller gives the
+  service no site (the ingress gateways punt its requests: ``no_service_site``) and the fault
+  also explains the egress gateway's drops of the service's packets still on their way
+  (``EGW/ingress_drop``, data plane ``egw_no_node``); ``detail["no_site"]`` names the services.
+  ``revive_after_s`` brings the node back (it reports its load again; at the next interval the
+  controller weights it and places its services again).
 - ``link_down``: the link stops carrying (frames in flight and sent meanwhile are lost); after
   ``detect_s`` the controller recomputes routes and paths without it (``Controller.link_down``).
   Explains that link's ``link_down`` losses. ``up_after_s`` brings it back (``link_up``).
@@ -140,7 +145,7 @@ def _links_of(sc: Any, switch: str) -> list[Any]:
 
 
 # -- the faults -----------------------------------------------------------------------------------
-def _kill_node(sc: Any, rec: FaultRecord) -> None:
+def _kill_node(sc: Any, rec: FaultRecord, revive_after_s: float | None = None) -> None:
     name = rec.target = rec.target or pick_node(sc)
     node = sc.nodes[name]
     jobs = node.busy + node.queue_length
@@ -157,8 +162,25 @@ def _kill_node(sc: Any, rec: FaultRecord) -> None:
         rec.detail["t_react_s"] = sc.net.now()
         rec.detail["weights_without_node"] = _node_unweighted(client, nd.node_id)
         rec.detail["flows_evicted"] = evict_node_flows(client, nd.node_id)
+        lost = sorted(
+            o.service
+            for o in sc.ctl.outages.open.values()
+            if f"{site.name} has no live node" in o.reason
+        )
+        if lost:
+            rec.detail["no_site"] = lost
+            rec.loss_keys.append(f"{site.egress_gateway}/ingress_drop")
 
     sc.on_dead.append(on_dead)
+    if revive_after_s is not None:
+
+        def revive() -> None:
+            sc.net.revive_node(name)
+            node.revive()
+            sc.reported_dead.discard(name)
+            rec.detail["t_revived_s"] = sc.net.now()
+
+        sc.at(rec.t_s + revive_after_s, revive, f"{name} revived")
 
 
 def _node_unweighted(client: Any, node_id: int) -> bool:

@@ -201,6 +201,10 @@ def phase_table(res: ScenarioResults) -> list[str]:
             [f"{p['failed_site_moved']} (moved: {p['site_moved']})" for p in s["phases"]],
         ),  # fmt: skip
         (
+            "failed while their service had no site",
+            [str(p["failed_no_site"]) for p in s["phases"]],
+        ),
+        (
             "link utilisation mean / variance",
             [
                 f"{_fmt((p['link_util_mean'] or 0) * 100, 2)} % / {_sci(p['link_util_var'])}"
@@ -265,6 +269,7 @@ def write_report(
         lines.append(f"  - `{key}`: {n}")
     lines.append(f"- Drops by reason (network): {_kv(res.drops['network'])}")
     lines.append(f"- Drops by reason (data plane `drop_reasons`): {_kv(res.drops['data_plane'])}")
+    lines.append(f"- Punted to the controller by the ingress gateways: {_kv(res.punts)}")
     for name, st in sorted(res.flow_tables.items()):
         lines.append(
             f"- Egress gateway {name} flow table (`egw.stats`): {_kv(st)}; `shared` counts slots "
@@ -295,6 +300,9 @@ def write_report(
             det = ", ".join(f"{k} {v}" for k, v in f["detail"].items() if k != "record")
             lines.append(f"| {f['kind']} | {f['t_s'] - m['t_start_s']:.3f} | {f['target']} | "
                          f"{sum(lost.values())} ({_kv(lost)}) | {det} |")  # fmt: skip
+    if res.outages:
+        lines += ["", "## Services without a site", ""]
+        lines += [f"- {line}" for line in outage_lines(res)]
     lines += ["", "## Plots", ""]
     lines += [f"![{p}]({p})" for p in PLOTS]
     lines += ["", "Files: " + ", ".join(f"`{p}`" for p in (*PLOTS, "results.json")) + "."]
@@ -303,8 +311,23 @@ def write_report(
     return page
 
 
+def outage_lines(res: ScenarioResults) -> list[str]:
+    """One line per stretch a service had no site (times from the run's start)."""
+    t0 = res.meta["t_start_s"]
+    out = []
+    for o in res.outages:
+        end = f"t={o['t1'] - t0:.3f} s" if o["t1"] is not None else "the end"
+        out.append(
+            f"service {o['service']} ({o['service_id']}) had {o['reason']} at "
+            f"{', '.join(o['gateways'])} from t={o['t0'] - t0:.3f} s to {end}: "
+            f"{o['failed']} of its {o['requests']} requests then failed, {o['punted']} packets "
+            "punted (no_service_site)"
+        )
+    return out
+
+
 def _kv(d: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(d.items())) or "none"
 
 
-__all__ = ["PLOTS", "phase_table", "write_report"]
+__all__ = ["PLOTS", "outage_lines", "phase_table", "write_report"]

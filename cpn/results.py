@@ -19,7 +19,10 @@ data that :meth:`ScenarioResults.to_json` writes and :meth:`ScenarioResults.summ
 - **drops by reason**: the network's losses by ``why`` and the data plane's ``drop_reasons``
   counters (telemetry's last poll, summed over switches);
 - **versions**: the controller's swap history, the ``active_policy_version`` the ingress
-  gateways held at each control interval, and the versions seen.
+  gateways held at each control interval, and the versions seen;
+- **outages**: every stretch a service had no site (``Controller.outages``: from ``t0`` to
+  ``t1``, why, packets punted), with the requests that failed while it lasted; a request that
+  failed while its service had no site at its gateway has ``no_site`` set.
 """
 
 from __future__ import annotations
@@ -53,6 +56,12 @@ class ScenarioResults:
     flow_tables: dict[str, dict[str, int]] = field(default_factory=dict)
     """Egress gateway ``egw.stats`` at the end, per gateway (``shared``: flow-table slots two
     live flows came to share - the follower keeps the occupant's node, uncounted)."""
+    outages: list[dict[str, Any]] = field(default_factory=list)
+    """Services without a site (:class:`controlplane.outages.Outage` as a dict, ``t1`` None
+    while it lasted to the end), plus ``requests``/``failed``: the workload's requests of the
+    service at those gateways whose life overlapped it, and those of them that failed."""
+    punts: dict[str, int] = field(default_factory=dict)
+    """Packets the ingress gateways punted to the controller, by reason."""
 
     # -- summaries ------------------------------------------------------------------------------
     def phase_requests(self, i: int) -> list[dict[str, Any]]:
@@ -91,6 +100,10 @@ class ScenarioResults:
             "lost_by_faults": [sum(f.values()) for f in self.fault_losses],
             "versions_seen": self.versions["seen"],
             "swaps": len([s for s in self.versions["swaps"] if s.get("ok")]),
+            "outages": [
+                {k: o[k] for k in ("service", "service_id", "t0", "t1", "reason", "failed")}
+                for o in self.outages
+            ],
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -123,6 +136,7 @@ def request_stats(reqs: list[dict[str, Any]]) -> dict[str, Any]:
         "deadline_total": len(with_dl),
         "deadline_hit_rate": met / len(with_dl) if with_dl else None,
         "failed_site_moved": sum(1 for r in reqs if r["outcome"] != "ok" and r["site_moved"]),
+        "failed_no_site": sum(1 for r in reqs if r["outcome"] != "ok" and r.get("no_site")),
         "site_moved": sum(1 for r in reqs if r["site_moved"]),
     }
 
@@ -165,7 +179,8 @@ def collect(sc: Any) -> ScenarioResults:
             w0, w1 = p.t0, t1
         phases.append({"policy": p.policy, "version": p.version, "t0": p.t0, "t1": t1,
                        "window": [w0, w1]})  # fmt: skip
-    requests = _requests(sc, phases)
+    outages = sc.ctl.outages.report()
+    requests = _requests(sc, phases, outages)
     links = _links(sc, phases)
     nodes = _nodes(sc, phases, now)
     losses = sc.net.losses()
@@ -218,6 +233,8 @@ def collect(sc: Any) -> ScenarioResults:
         faults=[f.to_dict() for f in sc.faults],
         events=[(t, e) for t, e in sc.ctl.events[-200:]],
         flow_tables=_flow_tables(sc),
+        outages=_outage_requests(outages, requests, sc.t_start),
+        punts=dict(sc.ctl.outages.punts),
     )
 
 
@@ -240,10 +257,11 @@ def _flow_tables(sc: Any) -> dict[str, dict[str, int]]:
 
 
 def _moves(log: list[tuple[float, dict[Any, Any]]]) -> list[tuple[float, int]]:
-    """(time, (gateway, service) pairs sent to another site than before) per decision change."""
+    """(time, (gateway, service) pairs sent to another site than before) per decision change
+    (a pair that lost or regained its site, :mod:`controlplane.outages`, did not move)."""
     out = []
     for (_, a), (t, b) in zip(log, log[1:], strict=False):
-        out.append((t, sum(1 for k in set(a) | set(b) if a.get(k) != b.get(k))))
+        out.append((t, sum(1 for k in set(a) & set(b) if a[k] != b[k])))
     return out
 
 
@@ -260,16 +278,56 @@ def _site_moved(sc: Any, key: tuple[str, int] | None, t0: float, t1: float) -> b
     some time in ``(t0, t1]`` than at ``t0``."""
     if key is None:
         return False
-    at_start, moved = None, False
+    at_start: Any = _ABSENT
+    moved = False
     for t, sites in sc.site_log:
+        cur = sites.get(key, _ABSENT)
         if t <= t0:
-            at_start = sites.get(key, at_start)
-        elif t <= t1 and sites.get(key) != at_start:
-            moved = True
+            at_start = cur
+        elif t <= t1 and cur is not _ABSENT and at_start is not _ABSENT and cur != at_start:
+            moved = True  # (no site at either end: not a move, see ``no_site``)
     return moved
 
 
-def _requests(sc: Any, phases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+_ABSENT = object()
+
+
+def _no_site(
+    outages: list[dict[str, Any]], igw: str, sid: int | None, t0: float, t1: float
+) -> bool:
+    """Whether service ``sid`` had no site at ``igw`` at some time in ``[t0, t1]``."""
+    return sid is not None and any(
+        o["service_id"] == sid
+        and igw in o["gateways"]
+        and o["t0"] <= t1
+        and (o["t1"] is None or o["t1"] >= t0)
+        for o in outages
+    )
+
+
+def _outage_requests(
+    outages: list[dict[str, Any]], requests: list[dict[str, Any]], t_start: float
+) -> list[dict[str, Any]]:
+    """Each outage with the workload's requests its service had at its gateways meanwhile."""
+    out = []
+    for o in outages:
+        hit = [
+            r
+            for r in requests
+            if not r["injected"]
+            and r["service_id"] == o["service_id"]
+            and r["igw"] in o["gateways"]
+            and o["t0"] <= t_start + r["t_end_ms"] / 1e3
+            and (o["t1"] is None or o["t1"] >= t_start + r["t_start_ms"] / 1e3)
+        ]
+        failed = sum(1 for r in hit if r["outcome"] != "ok")
+        out.append({**o, "requests": len(hit), "failed": failed})
+    return out
+
+
+def _requests(
+    sc: Any, phases: list[dict[str, Any]], outages: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     import ipaddress
 
     out = []
@@ -285,6 +343,9 @@ def _requests(sc: Any, phases: list[dict[str, Any]]) -> list[dict[str, Any]]:
             end = rec.t_end_us if rec.t_end_us is not None else sc.net.now() * 1e6
             moved = _site_moved(
                 sc, (igw, sid) if sid is not None else None, rec.t_start_us / 1e6, end / 1e6
+            )
+            no_site = rec.outcome != "ok" and _no_site(
+                outages or [], igw, sid, rec.t_start_us / 1e6, end / 1e6
             )
             out.append(
                 {
@@ -305,6 +366,10 @@ def _requests(sc: Any, phases: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "phase": ph,
                     "policy": phases[ph]["policy"],
                     "site_moved": moved,
+                    "no_site": no_site,
+                    "igw": igw,
+                    "service_id": sid,
+                    "t_end_ms": (end / 1e6 - t0) * 1e3,
                     "injected": (cname, rec.request_id) in injected,
                     "error": rec.error,
                 }
