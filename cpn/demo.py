@@ -69,7 +69,17 @@ def build_network(spec: str, seed: int) -> DemoNetwork:
         from controlplane.netdesc import load
 
         d = load(spec)
-        return DemoNetwork(d, d.name, f"network description {spec}, as it is")
+        tflops = sum(n.capacity_tflops for site in d.sites for n in site.nodes)
+        # Table 3's load per TFLOPS on the file's compute: 500 in flight for 10,000 TFLOPS
+        concurrent = max(1, round(TABLE3["concurrent"] * tflops / TABLE3["tflops"]))
+        scale = (f"{concurrent} requests in flight for its {tflops:.0f} TFLOPS of service nodes "
+                 f"(Table 3's {TABLE3['concurrent']} per {TABLE3['tflops']:.0f} TFLOPS); "
+                 f"{3 * concurrent} requests by default: ~{concurrent} in flight for ~3 mean "
+                 "transfer times")  # fmt: skip
+        return DemoNetwork(
+            d, d.name, f"network description {spec}, as it is", [scale],
+            WorkloadParams(concurrent=concurrent), 3 * concurrent,
+        )  # fmt: skip
     key = spec.lower()
     if key == "auto":
         try:

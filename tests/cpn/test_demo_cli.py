@@ -82,5 +82,8 @@ def test_network_and_policy_choice():
     assert demo.choose_swap(d, "base1", "auto") == ("rlmscpn", "rlmscpn loads on Abilene")
     assert demo.choose_swap(d, "base1", "none")[0] is None
     line = demo.build_network(LINE4, seed=0)
+    # a network file runs as it is, at Table 3's load per TFLOPS: 200 TFLOPS -> 10 in flight
+    assert line.params.concurrent == 10 and line.requests == 30
+    assert "10 requests in flight for its 200 TFLOPS" in line.notes[0]
     target, why = demo.choose_swap(line.desc, "base1", "auto")
     assert target in ("mappo", "base3") and why.startswith(f"{target} loads on line4 (rlmscpn: ")
