@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sw_jsonlib import table_prog
+from test_tables import _selector_prog
 
 from p4target.switch import LPM, DuplicateEntryError, Exact, Optional, Range, Switch, Ternary
 from p4target.switch.native import native_available, tablesync
@@ -310,20 +311,7 @@ def test_entry_state_kept_across_modify_delete_and_rollback() -> None:
 
 
 def test_indirect_table_modify_switches_member_and_group() -> None:
-    prog = table_prog([("exact", 8), ("exact", 8)])
-    t = prog.pipelines["ingress"]["tables"][0]
-    t["key"] = t["key"][:1]
-    t["type"] = "indirect_ws"
-    t["action_profile"] = "MyIngress.as"
-    prog.pipelines["ingress"]["action_profiles"].append(
-        {
-            "name": "MyIngress.as",
-            "id": 0,
-            "max_size": 16,
-            "selector": {"algo": "crc16", "input": [{"type": "field", "value": ["h", "k1"]}]},
-        }
-    )
-    sw = Switch(prog.json(), engine="native")
+    sw = Switch(_selector_prog(), engine="native")
     for p in range(PORTS):
         sw.add_port(p)
     m = [sw.profile_add_member("as", "fwd", [p]) for p in (1, 2)]

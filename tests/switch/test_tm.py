@@ -3,6 +3,8 @@ queueing metadata and timestamps, linked switches on a shared virtual clock."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sw_jsonlib import action_prog, assign, const, fld, op
 
 from p4target.switch import MemoryPort, Switch, VirtualClock
@@ -20,10 +22,12 @@ FIELDS = [
 ]
 
 
-def prog() -> dict:
+def prog(egress_spec: Any = None) -> dict:
+    """Priority from ``h.prio``, out of port 1 (or ``egress_spec``); egress stamps the queue
+    metadata into the header."""
     ingress = [
         assign(fld(SM, "priority"), op("&", fld("h", "prio"), const(7))),
-        assign(fld(SM, "egress_spec"), const(1)),
+        assign(fld(SM, "egress_spec"), const(1) if egress_spec is None else egress_spec),
     ]
     egress = [
         assign(fld("h", "ets"), fld(SM, "enq_timestamp")),

@@ -8,8 +8,8 @@ import random
 from typing import Any
 
 import pytest
-from sw_jsonlib import action_prog, assign, const, fld, op
-from test_tm import FIELDS
+from sw_jsonlib import const, fld, op
+from test_tm import prog as tm_prog
 
 from p4target.switch import Switch
 from p4target.switch.native import native_available
@@ -21,19 +21,7 @@ SM = "standard_metadata"
 
 def prog() -> dict:
     """test_tm's program, but the egress port is ``(seq & 3) + 1`` (ports 1..4)."""
-    ingress = [
-        assign(fld(SM, "priority"), op("&", fld("h", "prio"), const(7))),
-        assign(fld(SM, "egress_spec"), op("+", op("&", fld("h", "seq"), const(3)), const(1))),
-    ]
-    egress = [
-        assign(fld("h", "ets"), fld(SM, "enq_timestamp")),
-        assign(fld("h", "edepth"), op("&", fld(SM, "enq_qdepth"), const(0xFFFF))),
-        assign(fld("h", "dtd"), fld(SM, "deq_timedelta")),
-        assign(fld("h", "ddepth"), op("&", fld(SM, "deq_qdepth"), const(0xFFFF))),
-        assign(fld("h", "igts"), fld(SM, "ingress_global_timestamp")),
-        assign(fld("h", "egts"), fld(SM, "egress_global_timestamp")),
-    ]
-    return action_prog(FIELDS, ingress, egress).json()
+    return tm_prog(op("+", op("&", fld("h", "seq"), const(3)), const(1)))
 
 
 def charged(frame: bytes) -> int:
