@@ -18,6 +18,10 @@ losing a packet (:mod:`controlplane.swap`). A service no site can serve (its nod
 unreachable) gets no site entry: the ingress gateways punt its requests, the other services go
 on, and :attr:`Controller.outages` (:mod:`controlplane.outages`) records when and why. A policy
 that fails to decide keeps the previous decisions in force (the step says why).
+
+Swaps and recovery are :class:`~controlplane.controller_swap.SwapMixin`; link faults and the
+AISID lifecycle (register, decommission, migrate) are
+:class:`~controlplane.controller_changes.ChangesMixin`.
 """
 
 from __future__ import annotations
@@ -31,12 +35,14 @@ from typing import Any
 
 from controlplane.clock import Clock, WallClock
 from controlplane.connection import SwitchConnection
+from controlplane.controller_changes import ChangesMixin
+from controlplane.controller_swap import SwapMixin
 from controlplane.entries import Diff, RegisterValue, SwitchIntent, TableEntry, diff
 from controlplane.netdesc import NetworkDescription
 from controlplane.outages import ServiceOutages
 from controlplane.program import Program, load_program
 from controlplane.store import ControllerStore
-from controlplane.swap import VERSION_REGISTER, SwapError, SwapReport, hitless_swap, next_version
+from controlplane.swap import VERSION_REGISTER, SwapError
 
 log = logging.getLogger("controlplane")
 
@@ -62,7 +68,7 @@ class StepReport:
     skipped: str = ""
 
 
-class Controller:
+class Controller(SwapMixin, ChangesMixin):
     """Runs one network from one policy; see the module docstring."""
 
     def __init__(
@@ -409,243 +415,6 @@ class Controller:
             per[name] = len(d)
             total += len(d)
         return total, per
-
-    # -- routing faults --------------------------------------------------------------------
-    def link_down(self, a: str, b: str) -> int:
-        """Recompute routes and paths without the link a-b; returns entries written."""
-        from controlplane.routing import RoutingPlan
-
-        with self.lock:
-            self.down_links.add(frozenset((a, b)))
-            self.plan = RoutingPlan(self.net, down_links=frozenset(self.down_links))
-            self._event("link %s-%s down: routes and paths recomputed", a, b)
-            return self.refresh()
-
-    def link_up(self, a: str, b: str) -> int:
-        from controlplane.routing import RoutingPlan
-
-        with self.lock:
-            self.down_links.discard(frozenset((a, b)))
-            self.plan = RoutingPlan(self.net, down_links=frozenset(self.down_links))
-            self._event("link %s-%s up", a, b)
-            return self.refresh()
-
-    # -- policy swap -----------------------------------------------------------------------
-    def drain_seconds(self) -> float:
-        """Upper bound on a packet's time in the network: the slowest path's delay plus a full
-        queue at every hop, times two (request and the reply's return are not versioned, but
-        the margin is cheap), at least 10 ms."""
-        worst = 0.0
-        for link in self.net.links:
-            q = link.queue_packets * 1500 * 8 / link.rate_bps
-            worst = max(worst, link.delay_us * 1e-6 + q)
-        hops = max(1, len(self.net.switches) - 1)
-        return max(0.01, 2 * worst * min(hops, 16))
-
-    def swap(self, policy: str, *, drain_s: float | None = None) -> SwapReport:
-        """Swap to ``policy`` (a name or checkpoint path) hitlessly; raises SwapError with the
-        old version still serving if anything fails before the flip."""
-        with self.lock:
-            if self._swapping:
-                raise SwapError("a swap is already in progress")
-            not_ready = [n for n, c in self.connections.items() if c.state != "ready"]
-            if not_ready:
-                raise SwapError(f"switches not ready: {', '.join(not_ready)}")
-            self._swapping = True
-            try:
-                adapter = self._load_policy(policy)
-                old_v, new_v = self.version, next_version(self.version)
-                decisions = self.decide(adapter)
-                new_entries = self.versioned_entries(new_v, decisions)
-                old_entries = {n: list(v) for n, v in self._versioned.items()}
-                swap_id = self.store.swap_begin(old_v, new_v, self.policy_name, policy)
-                clients = {n: c.client for n, c in self.connections.items()}
-                try:
-                    rep = hitless_swap(
-                        clients,
-                        self.ingress_gateways,
-                        old_entries,
-                        new_entries,
-                        old_v,
-                        new_v,
-                        drain_s=self.drain_seconds() if drain_s is None else drain_s,
-                        sleep=self.clock.sleep,
-                        threads=self.swap_threads,
-                        on_stage=lambda s: self._swap_stage(
-                            swap_id, s, new_v, policy, adapter, decisions, new_entries
-                        ),
-                    )
-                except SwapError as e:
-                    self.store.swap_stage(swap_id, "rolled_back", str(e))
-                    self._event("swap to %s failed, version %d still serving: %s", policy, old_v, e)
-                    raise
-                for name in rep.cleanup_failed:
-                    self.held.pop(name, None)  # the next step reads it back and removes v
-                    self._event("%s kept entries of version %d: re-synced next step", name, old_v)
-                self.swap_history.append(
-                    {
-                        "time": self.clock.now(),
-                        "from": rep.old_version,
-                        "to": rep.new_version,
-                        "policy": policy,
-                        "seconds": rep.seconds,
-                        "entries": rep.entries_written,
-                    }
-                )
-                self._event(
-                    "swapped to %s: version %d -> %d, %d entries in %.3f s",
-                    policy,
-                    old_v,
-                    new_v,
-                    rep.entries_written,
-                    rep.seconds,
-                )
-                return rep
-            finally:
-                self._swapping = False
-
-    def _swap_stage(self, swap_id, stage, new_v, policy, adapter, decisions, new_entries) -> None:
-        if stage == "flipped":
-            # From here the new version serves: the controller's intent follows it.
-            self.version, self.policy_name, self.adapter = new_v, policy, adapter
-            self._versioned = new_entries
-            self._in_force(decisions)
-            for name in self.connections:
-                self.held[name] = self.intent_for(name)
-            self.store.set(policy=policy, version=new_v)
-        self.store.swap_stage(swap_id, stage)
-
-    # -- recovery --------------------------------------------------------------------------
-    def recover(self) -> str:
-        """Finish or undo a swap a previous controller was killed in; returns what it did.
-
-        The journal names the versions; the ingress gateways' registers say whether the flip
-        happened. If any gateway runs the new version, the swap is finished (all gateways moved
-        to it, then a drain time for the requests stamped with the old version, whose entries
-        the reconcile then removes); otherwise it is undone (the new version's partial entries
-        are removed: no request carries it). Either way the reconcile that follows
-        (:meth:`step`) deletes every entry of a version the intent no longer has."""
-        for svc in self.registry.services():
-            if svc.state == "migrating":  # killed while the old site drained: it has by now
-                self.registry.finish_migration(svc.name)
-                self._event("recovery: finished migrating %s to %s", svc.name, svc.site)
-        rec = self.store.pending_swap()
-        if rec is None:
-            return "nothing to recover"
-        seen = set()
-        for gw in self.ingress_gateways:
-            conn = self.connections[gw]
-            if conn.state == "ready":
-                seen.add(conn.client.read_register(VERSION_REGISTER, 0).get(0))
-        if rec.new_version in seen:
-            self.version, self.policy_name = rec.new_version, rec.new_policy
-            # Every gateway to the new version (complete everywhere: the flip follows the
-            # prepare), then let the requests stamped with the old one arrive before the
-            # reconcile deletes it.
-            for gw in self.ingress_gateways:
-                conn = self.connections[gw]
-                if conn.state == "ready":
-                    conn.client.write(
-                        [("modify", RegisterValue(VERSION_REGISTER, 0, self.version))]
-                    )
-            self.clock.sleep(self.drain_seconds())
-            what = f"finished swap {rec.old_version} -> {rec.new_version} ({rec.new_policy})"
-        else:
-            self.version, self.policy_name = rec.old_version, rec.old_policy
-            what = f"undid swap {rec.old_version} -> {rec.new_version}; {rec.old_policy} serves"
-        self.adapter = self._load_policy(self.policy_name)
-        self.held.clear()  # the next step reconciles every switch against the intent
-        self.store.set(policy=self.policy_name, version=self.version)
-        self.store.swap_stage(rec.id, "recovered", what)
-        self._event("recovery: %s", what)
-        return what
-
-    # -- AISID lifecycle beyond the registry ---------------------------------------------------
-    def register(
-        self,
-        name: str,
-        aisid: str,
-        site: str,
-        nodes: list[int] | tuple[int, ...] = (),
-        *,
-        traffic_class: int | None = None,
-        deadline_us: int | None = None,
-        replicas: list[str] | tuple[str, ...] = (),
-    ) -> tuple[Any, int]:
-        """Register a service and install it now (a site decision and its classification on
-        the gateways); returns (record, entries written). A refused AISID, name, site or node
-        raises RegistryError before anything changes; a write the switches refuse takes the
-        service out again and re-raises."""
-        with self.lock:
-            rec = self.registry.register(
-                name,
-                aisid,
-                site,
-                tuple(nodes),
-                traffic_class=traffic_class,
-                deadline_us=deadline_us,
-                replicas=tuple(replicas),
-            )
-            try:
-                n = self.refresh()
-            except Exception as e:
-                self.registry.decommission(rec.name)
-                self._try_refresh()
-                self._event("register %s refused by the switches, taken out again: %s", name, e)
-                raise
-            self._event(
-                "registered %s (%s) at %s nodes %s, service id %d (%d writes)",
-                rec.name, rec.aisid, rec.site, list(rec.nodes) or "all", rec.service_id, n,
-            )  # fmt: skip
-            return rec, n
-
-    def decommission(self, service: str) -> tuple[Any, int]:
-        """Take a service out: its classification leaves the gateways (later requests are
-        punted as unknown), its id is free again; returns (record, entries written)."""
-        with self.lock:
-            rec = self.registry.decommission(service)
-            n = self.refresh()
-            self._event("decommissioned %s (%s), service id %d free (%d writes)",
-                        rec.name, rec.aisid, rec.service_id, n)  # fmt: skip
-            return rec, n
-
-    def _try_refresh(self) -> None:
-        try:
-            self.refresh()
-        except Exception as e:  # noqa: BLE001 - the next interval retries
-            log.error("refresh after a failed change: %s", e)
-
-    def migrate(
-        self,
-        service: str,
-        site: str,
-        nodes: list[int] | tuple[int, ...] = (),
-        replicas: list[str] | None = None,
-    ) -> Any:
-        """Move a service to other nodes or another site, losing nothing.
-
-        New flows go to the new place at once. Flows in progress finish where they started:
-        the egress gateway keeps each flow on its node (``egw.flow_node``, the old nodes stay in
-        its address table) and the ingress gateways keep each active flow on its site
-        (``flowlet.site``), so while the service is ``migrating`` the site it leaves keeps its
-        node weights (:meth:`_draining_sites`). After the pin time (:meth:`pin_seconds`) plus
-        the drain time no packet can need them: the migration finishes and they go. A flow
-        that never pauses for the pin time outlives the migration and loses its packets then.
-        """
-        with self.lock:
-            rec = self.registry.migrate(service, site, nodes=tuple(nodes), replicas=replicas)
-            try:
-                n = self.refresh()
-            except Exception:
-                self.registry.finish_migration(service)
-                raise
-        self._event("migrating %s to %s nodes %s (%d writes)", service, site, list(nodes), n)
-        self.clock.sleep(self.pin_seconds() + self.drain_seconds())
-        with self.lock:
-            rec = self.registry.finish_migration(service)
-            n = self.refresh()
-        self._event("migrated %s: %s drained (%d writes)", service, rec.site, n)
-        return rec
 
     def paths(self) -> dict[str, Any]:
         """Per (ingress gateway, site): the SRv6 paths and the split in force."""

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from controlplane.netdesc import NetworkDescription, load
+from controlplane.p4rt import NotPrimary, SwitchUnavailable
 from controlplane.web import DEFAULT_WEB, record_requests, serve_web
 
 log = logging.getLogger("controlplane.webdemo")
@@ -100,6 +101,7 @@ class DemoDriver:
         self._served: dict[tuple[int, int], int] = {}
         self._last_report = 0.0
         self.sent = 0
+        self.probes_skipped = 0  # probe rounds a switch down or a lost primary refused
 
     # -- setup ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -195,7 +197,11 @@ class DemoDriver:
         self.probe_round()
 
     def probe_round(self) -> int:
-        """One probe round per (ingress gateway, site, path) in force; returns rounds sent."""
+        """One probe round per (ingress gateway, site, path) in force; returns rounds sent.
+
+        A round the switch cannot take (its session lost, a barrier unanswered, this controller
+        a backup) is skipped and counted in :attr:`probes_skipped`; the next interval tries
+        again."""
         from controlplane.schedulers import resolve_paths
 
         d = self.ctl.decisions
@@ -222,6 +228,9 @@ class DemoDriver:
                     sent += 1
                 except (KeyError, ValueError, RuntimeError) as e:
                     log.debug("probe %s site %s path %d: %s", gw, site, pid, e)
+                except (SwitchUnavailable, NotPrimary) as e:  # a fault: survive it
+                    self.probes_skipped += 1
+                    log.info("probe %s site %s path %d skipped: %s", gw, site, pid, e)
         return sent
 
     # -- running -------------------------------------------------------------------------------
