@@ -81,6 +81,14 @@ def flowlet_slot(src, dst, proto: int, sport: int, dport: int) -> int:
     return flow_hash(src, dst, proto, sport, dport) % FLOWLET_SLOTS
 
 
+def flowlet_pin_slots(src, dst, proto: int, sport: int, dport: int) -> tuple[int, int]:
+    """The flow's two candidate slots for its site pin in ``flowlet.site/site_sig/site_seen``:
+    bits 0.. and bits 16.. of the 5-tuple's crc32, each modulo ``FLOWLET_SLOTS`` (the first is
+    :func:`flowlet_slot`)."""
+    h = crc32(tuple_bytes(src, dst, proto, sport, dport))
+    return h % FLOWLET_SLOTS, (h >> 16) % FLOWLET_SLOTS
+
+
 def egw_flow_slot(src, dst, proto: int, sport: int, dport: int) -> int:
     """Index of a request flow's cells in the egress gateway's ``egw_flow_*`` registers
     (hashed on the tuple as the gateway receives it, destination = the AISID)."""

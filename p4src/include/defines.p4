@@ -78,6 +78,9 @@
 #define EGW_STAT_REPLY_UNKNOWN 5
 #define EGW_STAT_SHARED 6
 #define EGW_STAT_REPLY_OVERWRITTEN 7
+#define FLOWLET_STATS_SIZE 4
+#define FLOWLET_STAT_NEW_PIN 0
+#define FLOWLET_STAT_UNPINNED 1
 
 /* CQF: deterministic traffic uses the queue pair CQF_PRIORITY_BASE (even cycles) and
  * CQF_PRIORITY_BASE + 1 (odd cycles); best effort uses BEST_EFFORT_PRIORITY. BMv2 serves the

@@ -21,12 +21,25 @@
  *
  * Flow pinning (a request keeps its site): the site a flow was sent to is kept while the flow
  * is active, so that a new site decision (an interval's service_site change, a policy swap)
- * applies to new flows only and no request is split between two sites.
- *   site[i]       site_id + 1 of the flow (FLOW_SITE_LOCAL: the gateway's own site; 0: none)
- *   site_sig[i]   crc16 of the 5-tuple (meta.flow_sig), to tell flows sharing a slot apart
- *   pin_us[0]     idle gap after which the site is no longer kept (0: FLOW_PIN_DEFAULT_US)
- * A packet of a flow seen within pin_us, with the same signature, goes to the kept site
- * (overriding service_site); any other packet keeps the site service_site gave it.
+ * applies to new flows only and no request is split between two sites. A pin lives in one
+ * of the flow's two candidate slots: bits 0.. and bits 16.. of the 5-tuple's crc32
+ * (meta.flow_crc), each mod FLOWLET_SLOTS (the first = the flowlet slot above; see
+ * traces.flowhash.flowlet_pin_slots), told apart by the crc16 signature meta.flow_sig.
+ *   site[i]       site_id + 1 of the pin (FLOW_SITE_LOCAL: the gateway's own site; 0: none)
+ *   site_sig[i]   crc16 of the pinned flow's 5-tuple
+ *   site_seen[i]  last packet of the pinned flow (µs), refreshed only by that flow
+ *   pin_us[0]     idle gap after which a pin is no longer kept (0: FLOW_PIN_DEFAULT_US)
+ *   stats         FLOWLET_STAT_NEW_PIN per pin written, FLOWLET_STAT_UNPINNED per packet of a
+ *                 flow that found both its slots held by other live pins
+ * A pin is live while site != 0 and ingress_ts - site_seen <= pin_us. A packet whose flow has
+ * a live pin in either slot goes to the kept site (overriding service_site) and refreshes
+ * that slot's site_seen. Otherwise the flow claims the first of its slots that holds no live
+ * pin (empty or idle) and pins the site service_site gave it. A live pin is never
+ * overwritten: with both slots held by other live flows the packet is unpinned (follows
+ * service_site as it is now) and counted. With L live pins in S slots a new flow finds both
+ * slots held with a probability of about (L / S)^2 (one slot: L / S).
+ * The flowlet path state (last_seen, path, version) stays in the first slot only: a
+ * collision there only changes the path a flowlet takes, never its site.
  */
 #ifndef CPN_FLOWLET_P4
 #define CPN_FLOWLET_P4
@@ -40,11 +53,22 @@ control FlowletSplit(inout headers_t hdr,
     register<bit<32>, bit<32>>(1) timeout_us;
     register<bit<16>, bit<32>>(FLOWLET_SLOTS) site;
     register<bit<16>, bit<32>>(FLOWLET_SLOTS) site_sig;
+    register<bit<48>, bit<32>>(FLOWLET_SLOTS) site_seen;
     register<bit<32>, bit<32>>(1) pin_us;
+    counter<bit<32>>(FLOWLET_STATS_SIZE, CounterType.packets) stats;
 
     bit<32> slot = 0;
+    bit<32> slot_b = 0;
     bit<16> kept = 0;
+    bit<16> kept_b = 0;
     bit<16> sig = 0;
+    bit<16> sig_b = 0;
+    bit<48> pin_seen = 0;
+    bit<48> pin_seen_b = 0;
+    bit<1> live = 0;
+    bit<1> live_b = 0;
+    bit<1> own = 0;
+    bit<1> claim = 0;
     bit<32> pin = 0;
     bit<48> seen = 0;
     bit<8> current = 0;
@@ -96,36 +120,63 @@ control FlowletSplit(inout headers_t hdr,
     apply {
         service_site.apply();
         if (meta.site_found == 1 && !hdr.probe.isValid()) {
-            slot = ((bit<32>)meta.flow_hash) & (FLOWLET_SLOTS - 1);
+            /* The pin's two slots: bits 0.. and 16.. of the 5-tuple's crc32 (see the top). */
+            slot = meta.flow_crc & (FLOWLET_SLOTS - 1);
+            slot_b = (meta.flow_crc >> 16) & (FLOWLET_SLOTS - 1);
             hash(meta.flow_sig, HashAlgorithm.crc16, 16w0,
                  { hdr.ipv6.src_addr, hdr.ipv6.dst_addr, meta.l4_proto,
                    meta.l4_src_port, meta.l4_dst_port },
                  32w65536);
-            last_seen.read(seen, slot);
             site.read(kept, slot);
             site_sig.read(sig, slot);
+            site_seen.read(pin_seen, slot);
+            site.read(kept_b, slot_b);
+            site_sig.read(sig_b, slot_b);
+            site_seen.read(pin_seen_b, slot_b);
             pin_us.read(pin, 0);
             if (pin == 0) {
                 pin = FLOW_PIN_DEFAULT_US;
             }
-            if (kept != 0 && sig == meta.flow_sig
-                    && meta.ingress_ts - seen <= (bit<48>)pin) {
+            if (kept != 0 && meta.ingress_ts - pin_seen <= (bit<48>)pin) {
+                live = 1;
+            }
+            if (kept_b != 0 && meta.ingress_ts - pin_seen_b <= (bit<48>)pin) {
+                live_b = 1;
+            }
+            /* The flow's own live pin (either slot), else the first slot without a live pin;
+             * a live pin of another flow is never overwritten. */
+            if (live == 1 && sig == meta.flow_sig) {
+                own = 1;
+            } else if (live_b == 1 && sig_b == meta.flow_sig) {
+                own = 1;
+                slot = slot_b;
+                kept = kept_b;
+            } else if (live == 0) {
+                claim = 1;
+            } else if (live_b == 0) {
+                claim = 1;
+                slot = slot_b;
+            }
+            if (own == 1) {
                 if (kept == FLOW_SITE_LOCAL) {
                     meta.site_local = 1;
                 } else {
                     meta.site_local = 0;
                     meta.site_id = kept - 1;
                 }
-            } else {
+                site_seen.write(slot, meta.ingress_ts);
+            } else if (claim == 1) {
                 if (meta.site_local == 1) {
                     site.write(slot, FLOW_SITE_LOCAL);
                 } else {
                     site.write(slot, meta.site_id + 1);
                 }
                 site_sig.write(slot, meta.flow_sig);
-            }
-            if (meta.site_local == 1) {
-                last_seen.write(slot, meta.ingress_ts);
+                site_seen.write(slot, meta.ingress_ts);
+                stats.count(FLOWLET_STAT_NEW_PIN);
+            } else {
+                /* Both slots pinned by other live flows: this packet follows service_site. */
+                stats.count(FLOWLET_STAT_UNPINNED);
             }
         }
         if (meta.site_found == 1 && meta.site_local == 0) {

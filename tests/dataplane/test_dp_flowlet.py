@@ -13,7 +13,7 @@ from traces.constants import (
     FLOWLET_DEFAULT_TIMEOUT_US,
     SPLIT_SCALE,
 )
-from traces.flowhash import flow_signature, flowlet_slot, split_point
+from traces.flowhash import flow_signature, flowlet_pin_slots, flowlet_slot, split_point
 from traces.packets import aisid_udp_request, probe_request
 
 SERVICE, SITE = 7, 4
@@ -200,7 +200,7 @@ def test_a_flow_keeps_its_site_when_the_decision_changes(igw):
     igw.sw.advance(FLOWLET_DEFAULT_TIMEOUT_US * 4)  # a new flowlet, same flow: same site
     assert _site_of(igw, 40000) == SITE
     assert _site_of(igw, 40001) == SITE2  # a new flow follows the decision
-    slot = flowlet_slot(CLIENT, AISID_ADDR, 17, 40000, 8080)
+    slot = flowlet_pin_slots(CLIENT, AISID_ADDR, 17, 40000, 8080)[0]  # its first slot was free
     assert igw.sw.register_read("CpnIngress.flowlet.site", slot) == SITE + 1
 
 
@@ -240,6 +240,7 @@ def test_another_flow_in_the_same_slot_is_not_pinned(igw):
     _move_service(igw, SITE2)
     igw.sw.advance(10)
     assert _site_of(igw, other) == SITE2  # same slot, other signature: a new flow
+    assert _site_of(igw, 40000) == SITE  # its pin (first slot) was not overwritten
 
 
 def test_a_local_flow_stays_local(igw):
@@ -255,5 +256,5 @@ def test_a_local_flow_stays_local(igw):
     igw.sw.advance(10)
     out = igw.send(1, aisid_udp_request(AISID_ADDR, src=CLIENT))
     assert list(out) == [1] and Ether(out[1][0])[IPv6].dst == "fd00:1::99"
-    slot = flowlet_slot(CLIENT, AISID_ADDR, 17, 40000, 8080)
+    slot = flowlet_pin_slots(CLIENT, AISID_ADDR, 17, 40000, 8080)[0]
     assert igw.sw.register_read("CpnIngress.flowlet.site", slot) == FLOW_SITE_LOCAL
