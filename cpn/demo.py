@@ -42,7 +42,7 @@ from controlplane.netdesc import NetworkDescription
 from traces.workload import WorkloadParams
 
 from .dump import request_rows, write_dump
-from .report import outage_lines, phase_label, write_report
+from .report import node_job_line, outage_lines, phase_label, write_report
 from .results import ScenarioResults
 from .scenario import Scenario
 
@@ -190,6 +190,9 @@ def format_summary(res: ScenarioResults, out_page: Path | None, extra: list[str]
         lines.append(f"packets lost: {lost}" + (" (net.losses() is empty)" if not lost else
                                                 f": {res.losses}"))  # fmt: skip
     lines += outage_lines(res)
+    jobs = node_job_line(res)
+    if jobs:
+        lines.append(jobs)
     if res.flow_tables:
         tot = {k: sum(t.get(k, 0) for t in res.flow_tables.values())
                for k in ("new", "shared", "collision", "aged", "reply_unknown",

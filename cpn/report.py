@@ -270,6 +270,12 @@ def write_report(
     lines.append(f"- Drops by reason (network): {_kv(res.drops['network'])}")
     lines.append(f"- Drops by reason (data plane `drop_reasons`): {_kv(res.drops['data_plane'])}")
     lines.append(f"- Punted to the controller by the ingress gateways: {_kv(res.punts)}")
+    jobs = node_job_line(res)
+    if jobs:
+        per = [f"{name} {_kv({k: v for k, v in st.items() if v and k != 'held'})}"
+               for name, st in zip(res.nodes["names"], res.nodes["job_stats"], strict=True)
+               if any(v for k, v in st.items() if k != "held")]  # fmt: skip
+        lines.append(f"- {jobs[0].upper()}{jobs[1:]} (`ServiceNode.job_stats`: {'; '.join(per)})")
     for name, st in sorted(res.flow_tables.items()):
         lines.append(
             f"- Egress gateway {name} flow table (`egw.stats`): {_kv(st)}; `shared` counts slots "
@@ -326,8 +332,29 @@ def outage_lines(res: ScenarioResults) -> list[str]:
     return out
 
 
+def node_job_line(res: ScenarioResults) -> str | None:
+    """``service nodes: 3 stray units (1 job) with no request, ...``, or None when all are 0."""
+    t = res.node_jobs()
+    if not any(t.values()):
+        return None
+
+    def n(k: int, one: str, many: str) -> str:
+        return f"{k} {one if k == 1 else many}"
+
+    parts = []
+    if t["stray_units"] or t["stray_jobs"]:
+        parts.append(f"{n(t['stray_units'], 'stray unit', 'stray units')} "
+                     f"({n(t['stray_jobs'], 'job', 'jobs')}) with no request")  # fmt: skip
+    if t["incomplete"]:
+        parts.append(f"{n(t['incomplete'], 'incomplete job', 'incomplete jobs')} (request, not "
+                     "all its data)")  # fmt: skip
+    if t["expired"]:
+        parts.append(f"{n(t['expired'], 'job', 'jobs')} expired")
+    return "service nodes: " + ", ".join(parts)
+
+
 def _kv(d: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(d.items())) or "none"
 
 
-__all__ = ["PLOTS", "outage_lines", "phase_table", "write_report"]
+__all__ = ["PLOTS", "node_job_line", "outage_lines", "phase_table", "write_report"]

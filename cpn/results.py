@@ -10,7 +10,9 @@ data that :meth:`ScenarioResults.to_json` writes and :meth:`ScenarioResults.summ
 - **links**: utilisation of every switch-to-switch link direction, sampled, and its mean per
   phase (accounted bytes x 8 / time / rate); **variance** = population variance over the
   directions of those means (the AISID paper's link bandwidth utilisation variance);
-- **nodes**: busy fraction of every service node per phase and per window; variance over nodes.
+- **nodes**: busy fraction of every service node per phase and per window; variance over nodes;
+  ``job_stats`` (:meth:`traces.service.ServiceNode.job_stats`: stray data units with no
+  ``REQ``, incomplete and expired jobs), summed in :meth:`ScenarioResults.node_jobs`.
   A phase's utilisation is measured over its part of the steady state
   (:meth:`cpn.scenario.Scenario.steady_window`: warm-up and drain left out), or over the whole
   phase when it has no such part;
@@ -71,6 +73,13 @@ class ScenarioResults:
     def workload_requests(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if not r["injected"]]
 
+    def node_jobs(self) -> dict[str, int]:
+        """The service nodes' ``job_stats`` summed (``held`` left out): stray units and jobs,
+        incomplete and expired jobs (all 0 in a healthy run)."""
+        keys = ("stray_units", "stray_jobs", "incomplete", "expired")
+        per = self.nodes.get("job_stats") or []
+        return {k: sum(int(st.get(k, 0)) for st in per) for k in keys}
+
     def summary(self) -> dict[str, Any]:
         """Per phase: latency percentiles, deadline hits, utilisation variances; overall: losses,
         versions. Plain numbers (JSON-ready)."""
@@ -98,6 +107,7 @@ class ScenarioResults:
             "lost": sum(self.losses.values()),
             "lost_unexplained": sum(self.unexplained_losses.values()),
             "lost_by_faults": [sum(f.values()) for f in self.fault_losses],
+            "node_jobs": self.node_jobs(),
             "versions_seen": self.versions["seen"],
             "swaps": len([s for s in self.versions["swaps"] if s.get("ok")]),
             "outages": [
@@ -414,6 +424,7 @@ def _nodes(sc: Any, phases: list[dict[str, Any]], now: float) -> dict[str, Any]:
         "device": [sc.node_desc[n][1].device for n in names],
         "site": [sc.node_desc[n][0].name for n in names],
         "served": [sc.nodes[n].served for n in names],
+        "job_stats": [sc.nodes[n].job_stats() for n in names],
         "t": series_t,
         "utilisation": series,
         "phase_mean": [

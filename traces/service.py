@@ -8,6 +8,14 @@ service gets ``RST``; the client's ``FIN`` after the reply is acknowledged and c
 parallel servers; when it finishes, the reply (``reply_bytes`` from the request, or the node's
 default) goes out as DATA then BULK units, the last one flagged ``LAST`` (TCP: with ``FIN``).
 
+Jobs that never get going (:meth:`ServiceNode.job_stats`): data units for a job whose ``REQ``
+the node never saw (**stray**: e.g. a request split between two sites) and jobs with a ``REQ``
+whose data never completed (**incomplete**) are dropped after ``job_timeout_us`` without a unit
+(default the client's request timeout, 10 s) and counted. Units still in flight after the node
+refused (or reset) their request, or after their job expired, are dropped uncounted for one
+more timeout. ``job_timeout_us=None``: no expiry (the jobs are kept, TCP data without a
+connection is dropped uncounted).
+
 Compute time (:class:`ComputeModel`): ``demand_tflop / (capacity_tflops / servers)`` seconds,
 times the relative cost of the request's NB201 cell on this device (its latency under the
 :mod:`agents.latency.devices` model divided by the device's mean over all cells; 1 without a
@@ -40,7 +48,7 @@ from traces.appproto import (
     split_units,
 )
 from traces.host import TCP, UDP, Flow, Host, Segment, tcp_flags
-from traces.transport import Transport
+from traces.transport import Timer, Transport
 
 _FIN, _SYN, _RST, _ACK = tcp_flags("F"), tcp_flags("S"), tcp_flags("R"), tcp_flags("A")
 NODE_ISN = 5000
@@ -138,6 +146,9 @@ class _Job:
     t_in_us: float = 0.0
     t_start_us: float = 0.0
     isn_peer: int = 0
+    units: int = 0  # data units received
+    t_last_us: float = 0.0  # when the last packet of the client came
+    orphan: bool = False  # TCP: data without a connection (its SYN went elsewhere)
     flow: Flow | None = None  # frames to the client (made at the first one)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -167,11 +178,14 @@ class ServiceNode:
         noise_seed: int | None = None,
         model: Any = None,
         name: str = "",
+        job_timeout_us: float | None = 10e6,
     ) -> None:
         if not 0 <= node_id <= 255:
             raise ValueError(f"node_id must be in 0..255, got {node_id}")
         if reply_bytes < 1:
             raise ValueError(f"reply_bytes must be at least 1, got {reply_bytes}")
+        if job_timeout_us is not None and not job_timeout_us > 0:
+            raise ValueError(f"job_timeout_us must be positive or None, got {job_timeout_us}")
         self.compute = ComputeModel(device, capacity_tflops, servers, noise_seed, model)
         self.host = Host(transport, mac, address, gateway_mac, name)
         self.name = self.host.name
@@ -193,6 +207,14 @@ class ServiceNode:
         self.refused = 0
         self.lost = 0
         self.malformed = 0
+        self.job_timeout_us = job_timeout_us
+        self.expired = 0
+        """Jobs dropped after ``job_timeout_us`` without a packet (stray, incomplete, or a TCP
+        connection whose ``REQ`` never came)."""
+        self._expired_stray = [0, 0]  # units, jobs
+        self._expired_incomplete = 0
+        self._closed: dict[tuple, float] = {}  # refused / reset / expired job keys -> when
+        self._sweep: Timer | None = None
         self._listeners: list[Callable[[ServiceNode], Any]] = []
         self.host.bind(UDP, port, self._udp)
         self.host.bind(TCP, port, self._tcp)
@@ -214,6 +236,21 @@ class ServiceNode:
     def load(self) -> float:
         """(busy servers + queued jobs) / servers: what a load-aware DNS reads."""
         return (self.busy + len(self._queue)) / self.servers
+
+    def job_stats(self) -> dict[str, int]:
+        """Jobs that never got going, expired or still held now: ``stray_units`` /
+        ``stray_jobs`` (data units with no ``REQ``, and their jobs), ``incomplete`` (a ``REQ``,
+        not all its data), ``expired`` (jobs dropped after ``job_timeout_us``), ``held`` (jobs
+        held now). Held ones may still be in progress; at the end of a run they are not."""
+        held = [j for j in self._jobs.values() if not j.queued]
+        stray = [j for j in held if not j.have_req and j.units]
+        return {
+            "stray_units": self._expired_stray[0] + sum(j.units for j in stray),
+            "stray_jobs": self._expired_stray[1] + len(stray),
+            "incomplete": self._expired_incomplete + sum(1 for j in held if j.have_req),
+            "expired": self.expired,
+            "held": len(self._jobs),
+        }
 
     def add_listener(self, fn: Callable[[ServiceNode], Any]) -> None:
         """Call ``fn(node)`` whenever busy servers or queue length change."""
@@ -245,6 +282,7 @@ class ServiceNode:
         self.lost += len(self._queue) + self.busy
         self._queue.clear()
         self._jobs.clear()
+        self._closed.clear()
         self.busy = 0
         self._sample()
 
@@ -271,19 +309,27 @@ class ServiceNode:
                 self._send_ctl(job, AppType.ACCEPT)
                 return
             job = job or _Job(UDP, seg.src, seg.sport, app.request_id)
+            self._closed.pop(key, None)
             if not self._admit(app):
                 self.refused += 1
                 self._jobs.pop(key, None)
+                self._close(key)
                 self._send_ctl(job, AppType.REFUSE)
                 return
             self._jobs[key] = job
+            self._touch(job)
             self._take_req(job, app)
             self._send_ctl(job, AppType.ACCEPT)
         elif app.type in (AppType.DATA, AppType.BULK):
             if job is None:
+                if key in self._closed:
+                    return
                 job = self._jobs[key] = _Job(UDP, seg.src, seg.sport, app.request_id)
             job.received += app.length
-        self._maybe_enqueue(job)
+            job.units += 1
+            self._touch(job)
+        if job is not None:
+            self._maybe_enqueue(job)
 
     def _tcp(self, seg: Segment) -> None:
         if not self.alive:
@@ -291,30 +337,45 @@ class ServiceNode:
         key = (TCP, seg.src, seg.sport)
         job = self._jobs.get(key)
         if seg.flags & _RST:
-            self._jobs.pop(key, None)
+            if self._jobs.pop(key, None) is not None:
+                self._close(key)
             return
         if seg.flags & _SYN and not seg.flags & _ACK:
-            if job is None:
+            if job is None or job.orphan:
+                self._closed.pop(key, None)
                 if not self._admit(None):
                     self.refused += 1
+                    self._jobs.pop(key, None)
                     self.host.send_tcp(seg.src, self.port, seg.sport, "RA", 0, seg.seq + 1)
                     return
                 job = self._jobs[key] = _Job(TCP, seg.src, seg.sport, isn_peer=seg.seq)
+                self._touch(job)
             self._tcp_send(job, "SA", NODE_ISN, job.isn_peer + 1)
             return
-        if job is None:
-            return
         app = parse_app(seg.payload)
+        if job is None or job.orphan:
+            if app is not None and app.type in (AppType.DATA, AppType.BULK):
+                if job is None and (key in self._closed or self.job_timeout_us is None):
+                    return  # (no expiry: kept uncounted, as it could not be dropped)
+                job = job or self._jobs.setdefault(key, _Job(TCP, seg.src, seg.sport, orphan=True))
+                job.received += app.length
+                job.units += 1
+                self._touch(job)
+            return
         if app is not None and app.type == AppType.REQ and not job.have_req:
             job.request_id = app.request_id
             if not self._admit(app):
                 self.refused += 1
                 self._jobs.pop(key, None)
+                self._close(key)
                 self._tcp_send(job, "R", NODE_ISN + 1, 0)
                 return
             self._take_req(job, app)
+            self._touch(job)
         elif app is not None and app.type in (AppType.DATA, AppType.BULK):
             job.received += app.length
+            job.units += 1
+            self._touch(job)
         if seg.flags & _FIN:
             self._tcp_send(job, "A", NODE_ISN + 2 + job.reply_bytes, seg.seq + 1)
             self._jobs.pop(key, None)
@@ -329,6 +390,46 @@ class ServiceNode:
         job.cell = app.cell
         job.service = app.service
         job.t_in_us = self.host.now_us()
+
+    # -- expiry ---------------------------------------------------------------------------------
+    def _touch(self, job: _Job) -> None:
+        """A packet of ``job`` came: it lives ``job_timeout_us`` more (the sweep is armed)."""
+        job.t_last_us = self.host.now_us()
+        if self._sweep is None and self.job_timeout_us is not None:
+            self._sweep = self.host.after(self.job_timeout_us, self._expire)
+
+    def _close(self, key: tuple) -> None:
+        """Remember ``key`` for ``job_timeout_us``: its units still in flight are dropped."""
+        if self.job_timeout_us is None:
+            return
+        self._closed[key] = self.host.now_us()
+        if self._sweep is None:
+            self._sweep = self.host.after(self.job_timeout_us, self._expire)
+
+    def _expire(self) -> None:
+        """Drop jobs (not queued or running) idle for ``job_timeout_us``; re-arm for the rest."""
+        self._sweep = None
+        if not self.alive or self.job_timeout_us is None:
+            return
+        now, limit = self.host.now_us(), self.job_timeout_us
+        for key, t in list(self._closed.items()):
+            if now - t >= limit:
+                del self._closed[key]
+        for key, job in list(self._jobs.items()):
+            if job.queued or now - job.t_last_us < limit:
+                continue
+            del self._jobs[key]
+            self._closed[key] = now
+            self.expired += 1
+            if job.have_req:
+                self._expired_incomplete += 1
+            elif job.units:
+                self._expired_stray[0] += job.units
+                self._expired_stray[1] += 1
+        times = [j.t_last_us for j in self._jobs.values() if not j.queued]
+        times += self._closed.values()
+        if times:
+            self._sweep = self.host.at(min(times) + limit, self._expire)
 
     # -- compute --------------------------------------------------------------------------------
     def _maybe_enqueue(self, job: _Job) -> None:

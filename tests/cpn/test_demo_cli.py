@@ -9,7 +9,8 @@ from scapy.utils import rdpcap
 
 from cpn import demo
 from cpn.__main__ import main as cpn_main
-from cpn.report import PLOTS
+from cpn.report import PLOTS, write_report
+from cpn.results import ScenarioResults
 from traces.workload import Workload
 
 LINE4 = "controlplane/examples/line4.json"
@@ -44,6 +45,27 @@ def test_demo_on_line4_writes_the_report(tmp_path, capsys):
     assert summary["lost"] == 0 and summary["versions_seen"] == [1, 2]
     assert summary["requests"] == 30 and summary["overall"]["ok"] == 30
     assert [p["policy"] for p in summary["phases"]] == ["base1", "base2"]
+    assert summary["node_jobs"] == {"stray_units": 0, "stray_jobs": 0, "incomplete": 0,
+                                    "expired": 0}  # fmt: skip
+    assert "service nodes:" not in text
+    # units with no request, on a node: a summary line and the report's numbers
+    d = json.loads((out / "results.json").read_text())
+    d.pop("summary")
+    res = ScenarioResults(**d)
+    res.nodes["job_stats"][0].update(stray_units=3, stray_jobs=1, incomplete=1, expired=2)
+    lines = demo.format_summary(res, None, []).splitlines()
+    assert (
+        "service nodes: 3 stray units (1 job) with no request, 1 incomplete job (request, "
+        "not all its data), 2 jobs expired"
+    ) in lines
+    page = write_report(res, tmp_path / "again", command="x").read_text()
+    assert (
+        "- Service nodes: 3 stray units (1 job) with no request, 1 incomplete job (request, "
+        "not all its data), 2 jobs expired (`ServiceNode.job_stats`: node1 expired 2, "
+        "incomplete 1, stray_jobs 1, stray_units 3)"
+    ) in page
+    assert res.summary()["node_jobs"] == {"stray_units": 3, "stray_jobs": 1, "incomplete": 1,
+                                          "expired": 2}  # fmt: skip
     page = (out / "report.md").read_text()
     command = "python -m cpn demo --topology " + LINE4
     assert f"Made by `{command}" in page
