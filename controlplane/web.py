@@ -7,7 +7,9 @@
 - ``GET /web/topology``: switches by role, sites, service nodes, hosts and links, with
   positions (latitude/longitude when every switch has them, else a Kamada-Kawai layout).
 - ``GET /web/frame``: the live state in one object (policy, version, switch states, measured
-  link utilisation per direction, node load, drops by reason, probe delays, losses);
+  link utilisation per direction, node load, drops by reason, probe delays, losses, the
+  services without a live site: ``outages`` = {active: [...], ended: N}, see
+  :func:`outage_view`);
   ``GET /web/stream``: the same as server-sent events (``event: frame``), about once a second.
 - ``GET /web/history?last=N``: the telemetry history as series (node utilisation, drops by
   reason, per-path probe delay).
@@ -67,6 +69,7 @@ __all__ = [
     "history",
     "layout",
     "mount_web",
+    "outage_view",
     "record_requests",
     "request_metrics",
     "serve_web",
@@ -238,6 +241,31 @@ def snapshot_view(snap: Any) -> dict[str, Any]:
     }
 
 
+def outage_view(report: list[Mapping[str, Any]], services: Any = ()) -> dict[str, Any]:
+    """The ``outages`` part of a frame: the services without a live site now (``active``:
+    service, id, reason, ingress gateways that punt its requests, the sites it has, ``since``
+    on the controller's clock, packets punted so far) and how many such stretches ``ended``.
+    ``report``: :meth:`controlplane.outages.ServiceOutages.report`; ``services``: registry
+    records (for the sites)."""
+    # a decommissioned service's id may be in use again: the live record's sites win
+    live_last = sorted(services, key=lambda r: getattr(r, "state", "") != "decommissioned")
+    sites = {r.service_id: list(r.sites) for r in live_last}
+    active = [
+        {
+            "service": o["service"],
+            "service_id": o["service_id"],
+            "reason": o["reason"],
+            "gateways": list(o["gateways"]),
+            "sites": sites.get(o["service_id"], []),
+            "since": o["t0"],
+            "punted": o["punted"],
+        }
+        for o in report
+        if o.get("t1") is None
+    ]
+    return {"active": active, "ended": len(report) - len(active)}
+
+
 def frame(ctl: Any) -> dict[str, Any]:
     """The live state the page shows (``GET /web/frame``, one SSE event)."""
     st = ctl.status()
@@ -293,6 +321,7 @@ def frame(ctl: Any) -> dict[str, Any]:
         "events": len(ctl.events),
         "registry": f"{len(services)}/{sum(r.version for r in services)}",
         "requests": m.revision if m is not None else 0,
+        "outages": outage_view(st.get("outages", []), services),
         "extra": extra,
     }
 

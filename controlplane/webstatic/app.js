@@ -14,7 +14,7 @@ const S = {
   topo: null, frame: null, nodes: {}, linkEls: [], swEls: {}, nodeEls: {}, selected: null,
   hist: { t: [], node_util: {}, drops: {}, path_delay_us: {} }, lastTelT: null,
   seen: { swaps: null, registry: null, events: null, requests: null }, requestsAt: 0,
-  frames: 0, lastFrameAt: 0, swapBase: null, sites: {},
+  frames: 0, lastFrameAt: 0, swapBase: null, sites: {}, siteEls: {},
 };
 
 // ------------------------------------------------------------------------------ helpers
@@ -107,8 +107,10 @@ function drawTopology() {
     } else if (n.kind === "site") {
       const g = el("svg:g", { class: "site", "data-site": n.name, transform: `translate(${n.x},${n.y})` });
       g.append(el("svg:rect", { x: -24, y: -11, width: 48, height: 22, rx: 6 }),
-               el("svg:text", { class: "lbl small", x: 0, y: 4, "text-anchor": "middle" }, n.name));
+               el("svg:text", { class: "lbl small", x: 0, y: 4, "text-anchor": "middle" }, n.name),
+               el("svg:title", {}, `site ${n.name} (${n.site_id})`));
       gN.append(g);
+      S.siteEls[n.name] = g;
     } else if (n.kind === "node") {
       const g = el("svg:g", { class: "node", "data-node": n.id, transform: `translate(${n.x},${n.y})` });
       const c = el("svg:circle", { r: 8, fill: loadColour(null) });
@@ -144,6 +146,8 @@ function drawLegend() {
   item([el("svg:rect", { x: -11, y: -6, width: 22, height: 12, rx: 4, fill: "#fff7ed", stroke: "#f59e0b" })], "site");
   item([el("svg:circle", { r: 6, fill: loadColour(0.5), stroke: "#78716c" })], "service node (compute load)");
   item([el("svg:rect", { x: -5, y: -5, width: 10, height: 10, fill: "#e0e7ff", stroke: "#6366f1" })], "host");
+  item([el("svg:rect", { x: -11, y: -6, width: 22, height: 12, rx: 4, fill: "#fee2e2", stroke: "#dc2626",
+    "stroke-width": 2, "stroke-dasharray": "4 3" })], "site/gateway of a service without a live site");
   const grad = el("span");
   grad.append(document.createTextNode("link utilisation: "));
   const s = el("svg:svg", { width: 170, height: 16 });
@@ -205,6 +209,7 @@ function onFrame(f) {
   if (S.swapBase !== null && lost) lost.textContent = String(losses - S.swapBase);
   setConn(true);
   updateTopology(f);
+  updateOutages(f);
   if (f.telemetry_t !== null && f.telemetry_t !== S.lastTelT) {
     S.lastTelT = f.telemetry_t;
     appendHistory(f);
@@ -216,6 +221,38 @@ function onFrame(f) {
   if (f.requests !== S.seen.requests && Date.now() - S.requestsAt > 1500) {
     S.seen.requests = f.requests; S.requestsAt = Date.now(); refreshRequests();
   }
+}
+
+// Services without a live site (frame.outages): the banner lists them, their sites and the
+// ingress gateways that punt their requests are marked on the topology; all cleared once served.
+function updateOutages(f) {
+  const o = f.outages || { active: [], ended: 0 };
+  const ul = $("#outage-list"), gws = {}, sites = {};
+  ul.textContent = "";
+  o.active.forEach((x) => {
+    const li = el("li", { "data-service": x.service, "data-service-id": x.service_id });
+    li.append(el("b", {}, x.service), document.createTextNode(
+      ` (service ${x.service_id}): ${x.reason}; punted at ${x.gateways.join(", ") || "–"} since t = ` +
+      `${fmt(x.since, 2)} s (for ${fmt(f.t - x.since, 1)} s), ${x.punted} packets punted`));
+    ul.append(li);
+    x.gateways.forEach((g) => (gws[g] = (gws[g] || []).concat(x.service)));
+    x.sites.forEach((s) => (sites[s] = (sites[s] || []).concat(x.service)));
+  });
+  $("#outages").hidden = $("#outage-pill").hidden = o.active.length === 0;
+  $("#outage-names").textContent = o.active.map((x) => x.service).join(", ");
+  $("#outages-note").textContent = o.ended ? `(${o.ended} ended earlier)` : "";
+  document.body.dataset.outages = String(o.active.length);
+  const mark = (els, which, what) => {
+    for (const [name, g] of Object.entries(els)) {
+      g.classList.toggle("outage", name in which);
+      if (name in which) g.setAttribute("data-outage", which[name].join(" "));
+      else g.removeAttribute("data-outage");
+      const t = g.querySelector("title");
+      if (t) t.textContent = t.textContent.split("\n⚠")[0] + (name in which ? `\n⚠ ${what}: ${which[name].join(", ")}` : "");
+    }
+  };
+  mark(S.swEls, gws, "punts the requests of (no live site)");
+  mark(S.siteEls, sites, "no live site for");
 }
 
 function appendHistory(f) {

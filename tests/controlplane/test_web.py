@@ -8,15 +8,18 @@ import json
 import math
 import urllib.error
 import urllib.request
-from contextlib import redirect_stdout
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from ctl_harness import wait_for
 
 from controlplane import cli
 from controlplane.api import ApiServer
 from controlplane.controller import Controller
+from controlplane.egress import NodeLoad
 from controlplane.netdesc import load
 from controlplane.web import WIDTH, RequestMetrics, layout, record_requests
 from controlplane.webdemo import CHROMIUM_ARGS, chromium_path
@@ -26,6 +29,8 @@ from traces.packets import aisid_udp_request
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "controlplane" / "examples"
 NEW_AISID = "2001:db8:abcd:12:3:1:1:64"
+SVC8 = "2001:db8:abcd:12:2:1:1:14"  # service 2, node 1 of site4 only
+NO_NODE = "no live site (site4 has no live node)"
 
 
 # ------------------------------------------------------------------------------ fixtures
@@ -103,6 +108,39 @@ def frames(pg) -> int:
     return int(pg.evaluate("() => Number(document.body.dataset.frames || 0)"))
 
 
+@contextmanager
+def node1_dead(live) -> Iterator[float]:
+    """Node 1 of site4 reports dead (svc8 loses its only node: an outage from the step that
+    follows, at the time yielded); on leaving its report is withdrawn and a step places svc8
+    again."""
+    ctl = live.ctl
+    ctl.telemetry.report_node_load(4, 1, NodeLoad(1.0, 0, 0.0, False))
+    try:
+        t0 = ctl.clock.now()
+        ctl.step()
+        yield t0
+    finally:
+        ctl.telemetry.reported.pop((4, 1), None)
+        ctl.step()
+
+
+def send_svc8(live, n: int, sport: int) -> None:
+    """``n`` requests to svc8 from the client, and the network run until they are handled."""
+    h = live.net.endpoints["client"]
+    for i in range(n):
+        h.send(
+            aisid_udp_request(
+                SVC8, src=h.address, sport=sport + i, payload=b"x",
+                src_mac=h.mac, dst_mac=h.gateway_mac,
+            )
+        )  # fmt: skip
+    live.net.run_for(0.05)
+
+
+def svc8_outage(ctl):
+    return next((o for o in ctl.outages.history if o.service == "svc8" and o.t1 is None), None)
+
+
 def wait_frames(pg, n: int = 2) -> None:
     """Wait until ``n`` more live frames reached the page."""
     pg.wait_for_function("n => Number(document.body.dataset.frames || 0) >= n", arg=frames(pg) + n)
@@ -177,6 +215,26 @@ def test_stream_sends_frames(live):
     assert [f["version"] for f in got] == [live.ctl.version] * 2
     assert [len(f["links"]) for f in got] == [3, 3]
     assert set(got[0]["switches"]) == {"igw", "t2", "t3", "egw"}
+
+
+def test_frame_lists_a_service_without_a_live_site(live):
+    ctl = live.ctl
+    out = get(live, "/web/frame")["outages"]
+    assert out["active"] == []
+    ended = out["ended"]
+    with node1_dead(live) as t0:
+        send_svc8(live, 3, 45000)
+        wait_for(lambda: svc8_outage(ctl).punted == 3, what="3 punts of svc8")
+        f = get(live, "/web/frame")
+        assert f["outages"] == {
+            "active": [
+                {"service": "svc8", "service_id": 2, "reason": NO_NODE, "gateways": ["igw"],
+                 "sites": ["site4"], "since": pytest.approx(t0), "punted": 3}
+            ],
+            "ended": ended,
+        }  # fmt: skip
+    # served again: no active outage, one more ended
+    assert get(live, "/web/frame")["outages"] == {"active": [], "ended": ended + 1}
 
 
 def test_request_metrics_percentiles_and_deadlines():
@@ -311,6 +369,33 @@ def test_swap_control_flips_the_version(live, page):
     assert page.inner_text("#policy") == "base2"
     assert page.inner_text("#swap-lost") == "0" and page.inner_text("#losses") == "0"
     assert live.net.losses() == {}
+    assert page.errors == []
+
+
+def test_outage_banner_and_topology_marks(live, page):
+    ctl = live.ctl
+    banner, row = "#outages", '#outage-list li[data-service="svc8"]'
+    assert page.is_hidden(banner)
+    marked = "() => [...document.querySelectorAll('.outage[data-switch], .outage[data-site]')]" \
+        ".map(e => e.dataset.switch || e.dataset.site).sort()"  # fmt: skip
+    assert page.evaluate(marked) == []
+    with node1_dead(live):
+        page.wait_for_selector(row)  # visible: the banner is shown
+        assert page.is_visible(banner) and "svc8" in page.inner_text("#outage-names")
+        send_svc8(live, 2, 46000)
+        wait_for(lambda: svc8_outage(ctl).punted == 2, what="2 punts of svc8")
+        page.wait_for_function(
+            f"() => document.querySelector('{row}').textContent.includes('2 packets punted')"
+        )
+        text = page.inner_text(row)
+        assert text.startswith("svc8 (service 2): " + NO_NODE) and "punted at igw" in text
+        assert page.evaluate(marked) == ["igw", "site4"]
+        assert "svc8" in page.get_attribute('[data-site="site4"]', "data-outage").split()
+    page.wait_for_selector(banner, state="hidden")  # served again: the banner goes
+    assert page.is_hidden("#outage-pill")
+    assert page.eval_on_selector_all("#outage-list li", "els => els.length") == 0
+    assert page.evaluate(marked) == []
+    assert "ended earlier" in page.text_content("#outages-note")
     assert page.errors == []
 
 
