@@ -29,14 +29,6 @@ UDP = 17
 DPORT = 8080
 
 
-@pytest.fixture
-def rig(tmp_path):
-    r = Rig(line4(), tmp_path / "state")
-    r.ctl.start()
-    yield r
-    r.close()
-
-
 def canonical_set(rig: Rig, entries) -> Counter:
     idx = rig.ctl.connections[rig.desc.switches[0].name].client.p4info_index()
     return Counter(idx.canonical(e) for e in entries)

@@ -6,7 +6,7 @@ the stretch, and the service is placed again once a node reports alive."""
 from __future__ import annotations
 
 import pytest
-from ctl_harness import Rig, line4, wait_for
+from ctl_harness import Rig, wait_for
 
 from controlplane.egress import NodeLoad
 from controlplane.netdesc import load
@@ -101,14 +101,6 @@ def test_outages_intervals_and_punt_counts() -> None:
 
 
 # ------------------------------------------------------------------------------ the controller
-@pytest.fixture
-def rig(tmp_path):
-    r = Rig(line4(), tmp_path / "state")
-    r.ctl.start()
-    yield r
-    r.close()
-
-
 def _answered(rig: Rig, host, aisid: str, sports: list[int]) -> int:
     host.take()
     for sp in sports:

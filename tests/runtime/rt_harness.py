@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from google.rpc import status_pb2
 
+from controlplane.p4rt import status_details
 from p4target.compiler import compile_file
 from p4target.protos import p4info_pb2, p4runtime_pb2, p4runtime_pb2_grpc
 
@@ -219,17 +219,7 @@ class Client:
         self._thread.join(timeout=3)
 
 
-def details(exc: grpc.RpcError) -> list[Any]:
-    for k, v in exc.trailing_metadata() or ():
-        if k == "grpc-status-details-bin":
-            st = status_pb2.Status.FromString(v)
-            out = []
-            for a in st.details:
-                e = p4runtime_pb2.Error()
-                a.Unpack(e)
-                out.append(e)
-            return out
-    return []
+details = status_details  # the p4.v1.Error details of a failed RPC
 
 
 def update(kind: str, **entity: Any) -> Any:

@@ -18,7 +18,7 @@ from .centry import EntryGenMixin
 from .cexpr import CExpr, NativeUnsupported, cconst, cmask, copy_field
 from .cparser import ParserGenMixin
 from .cprims import CPrims
-from .tmq_cdef import TM_CDEF, TMQ_OUT_MAX
+from .tmq_cdef import TM_CDEF, TM_TYPES, TMQ_OUT_MAX
 
 CDEF = ENTRY_CDEF + TM_CDEF
 
@@ -159,6 +159,7 @@ class CGen(ParserGenMixin, EntryGenMixin):
         setn = f"FF(x)[{inst.index}] = {PKT_INSTANCE_TYPE_NORMAL}" if inst else "(void)(x)"
         self.w(f"#define TMQ_SET_NORMAL(x) do {{ {setn}; }} while (0)")
         self.w(f"#define TMQ_OUT_MAX {TMQ_OUT_MAX}")
+        self.w(TM_TYPES)
         self.w(Path(__file__).with_name("tm_native.c").read_text())
 
     def _gen_layout(self) -> None:

@@ -150,6 +150,13 @@ class NativeEngine(SlowPathMixin):
     def _pkt_of(self, st: Any) -> Any:
         return self.ffi.cast("pkt_t *", st)
 
+    def _fold_counts(self) -> None:
+        """After a C call: what C counted (parser errors, drops, queue drops) -> the switch."""
+        if self.stats[79]:
+            self._fold_stats()
+        if self.queues.stats[7]:
+            self.queues.fold()
+
     def _fold_stats(self) -> None:
         s = self.stats
         if not s[79]:
@@ -221,10 +228,7 @@ class NativeEngine(SlowPathMixin):
             self._a_port, self.ffi.NULL, now, tm._in_egress, self.out, OUT_CAP,
             self.o_off, self.o_len, self.o_port, self.o_size, res,
         )  # fmt: skip
-        if self.stats[79]:
-            self._fold_stats()
-        if q.stats[7]:
-            q.fold()
+        self._fold_counts()
         if res.status == 0:
             if res.n_out:
                 out_port = self.o_port[0]
@@ -260,10 +264,7 @@ class NativeEngine(SlowPathMixin):
                 tm._in_egress, self.out, OUT_CAP, self.o_off, self.o_len, self.o_port,
                 self.o_size, res,
             )  # fmt: skip
-            if self.stats[79]:
-                self._fold_stats()
-            if q.stats[7]:
-                q.fold()
+            self._fold_counts()
         else:
             now = done
         if res.n_out:

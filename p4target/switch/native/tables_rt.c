@@ -388,15 +388,21 @@ static void grp_del(table_t *t, group_t *gr, int i) {
     gr->used--;
 }
 
+/* scan mode: where ``e`` goes in the priority order (after every entry better than it) */
+static int order_pos(const table_t *t, const entry_t *e) {
+    int lo = 0, hi = t->n;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (better(&t->e[t->order[mid]], e)) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+}
+
 /* index live entry i; ``bulk``: leave the group order to the caller */
 static int idx_add(table_t *t, int i, int bulk) {
     entry_t *e = &t->e[i];
     if (t->mode == 2) {
-        int lo = 0, hi = t->n;
-        while (lo < hi) {
-            int mid = (lo + hi) / 2;
-            if (better(&t->e[t->order[mid]], e)) lo = mid + 1; else hi = mid;
-        }
+        int lo = order_pos(t, e);
         memmove(t->order + lo + 1, t->order + lo, sizeof(int32_t) * (size_t)(t->n - lo));
         t->order[lo] = i;
     } else if (t->mode == 1) {
@@ -414,11 +420,7 @@ static int idx_add(table_t *t, int i, int bulk) {
 static void idx_del(table_t *t, int i) {
     entry_t *e = &t->e[i];
     if (t->mode == 2) {
-        int lo = 0, hi = t->n;
-        while (lo < hi) {
-            int mid = (lo + hi) / 2;
-            if (better(&t->e[t->order[mid]], e)) lo = mid + 1; else hi = mid;
-        }
+        int lo = order_pos(t, e);
         if (lo < t->n && t->order[lo] == i)
             memmove(t->order + lo, t->order + lo + 1, sizeof(int32_t) * (size_t)(t->n - lo - 1));
     } else if (t->mode == 1) {

@@ -9,12 +9,7 @@
 #define TMQ_MAXQ 8
 #define TMQ_INF (__builtin_inf())
 
-typedef struct tmq tmq_t;
-typedef struct {
-    int32_t status, n_out, qid, index, port, pad;
-    int64_t token;
-    double next;
-} tm_res_t;
+/* tmq_t and tm_res_t: declared once, in tmq_cdef.TM_TYPES (cgen.py writes them above) */
 typedef struct tq_ent { state_t st; int64_t deadline; int32_t len, pad; uint8_t data[]; } tq_ent_t;
 typedef struct { tq_ent_t **a; uint32_t head, n, cap, pad; } tq_ring_t;
 typedef struct {

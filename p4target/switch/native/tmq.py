@@ -222,10 +222,7 @@ class NativeQueues:
                 eng.ctx, self.t, port, token, cont, float(now), self.out, OUT_CAP,
                 self.o_off, self.o_len, self.o_at, self.o_size, res,
             )  # fmt: skip
-            if eng.stats[79]:
-                eng._fold_stats()
-            if self.stats[7]:
-                self.fold()
+            eng._fold_counts()
             status = res.status
             if status == 1:
                 return

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 TMQ_OUT_MAX = 4096  # output frames per C call (the engine's MAX_BATCH)
 
-TM_CDEF = """
+#: The types Python and C share: written into the generated C and declared to cffi.
+TM_TYPES = """
 typedef struct tmq tmq_t;
 typedef struct {
     int32_t status, n_out, qid, index, port, pad;
     int64_t token;
     double next;
 } tm_res_t;
+"""
+
+TM_CDEF = (
+    TM_TYPES
+    + """
 tmq_t *tmq_new(int nq, int64_t depth);
 void tmq_free(tmq_t *t);
 void tmq_reset(tmq_t *t);
@@ -36,3 +42,4 @@ int run_batch_q(ctx_t *c, tmq_t *t, int n, const uint8_t *buf, const int32_t *of
                 int in_egress, uint8_t *out, int out_cap, int32_t *o_off, int32_t *o_len,
                 int32_t *o_port, int64_t *o_size, tm_res_t *res);
 """
+)
